@@ -1,5 +1,12 @@
-"""The curriculum-side SDK: the contract's models and what turns a curriculum into a ``curriculum`` CLI."""
+"""The curriculum-side SDK: the contract's models and what turns a curriculum into a ``curriculum`` CLI.
 
+A curriculum package supplies a ``Trainer`` and a metrics function, and gets the whole command::
+
+    SPEC = CurriculumSpec(trainer=TRAINER, metrics=compute_metrics, version=__version__)
+    main = build_cli(SPEC)   # [project.scripts] curriculum = "my_curriculum.curriculum:main"
+"""
+
+from ._app import build_cli
 from ._contract import (
     CONTRACT_VERSION,
     ConditionReport,
@@ -10,6 +17,7 @@ from ._contract import (
     RuleReport,
     Suggestion,
 )
+from ._criteria import Condition, Criteria, MetricRef, current_history, metric
 from ._errors import (
     CurriculumError,
     EvaluationError,
@@ -20,15 +28,27 @@ from ._errors import (
     OutputError,
     UsageError,
 )
-from ._layout import HISTORY_FILE, SUGGESTION_FILE, TRAINER_STATE_FILE, history_path, suggestion_path, trainer_state_path
+from ._layout import (
+    HISTORY_FILE,
+    SUGGESTION_FILE,
+    TRAINER_STATE_FILE,
+    history_path,
+    suggestion_path,
+    trainer_state_path,
+)
+from ._session import declare_asset, evaluate_session, replay, run_session
+from ._spec import CurriculumSpec
 
 __all__ = [
     "CONTRACT_VERSION",
     "HISTORY_FILE",
     "SUGGESTION_FILE",
     "TRAINER_STATE_FILE",
+    "Condition",
     "ConditionReport",
+    "Criteria",
     "CurriculumError",
+    "CurriculumSpec",
     "Decision",
     "EvaluationError",
     "ExitCode",
@@ -36,13 +56,21 @@ __all__ = [
     "HistoryEntry",
     "InputError",
     "LegacySuggestion",
+    "MetricRef",
     "MetricsError",
     "MigrationRequired",
     "OutputError",
     "RuleReport",
     "Suggestion",
     "UsageError",
+    "build_cli",
+    "current_history",
+    "declare_asset",
+    "evaluate_session",
     "history_path",
+    "metric",
+    "replay",
+    "run_session",
     "suggestion_path",
     "trainer_state_path",
 ]

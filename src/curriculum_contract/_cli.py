@@ -1,0 +1,78 @@
+"""The ``curriculum-contract`` command: the contract's tools, the template, the launcher, the demo.
+
+Subcommands import what they need when they run, so ``curriculum-contract launch`` on a rig does not
+pay for copier or matplotlib.
+"""
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+class _LazyGroup(click.Group):
+    """Loads a subcommand's module only when that subcommand is invoked (or listed by --help)."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self._lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._lazy:
+            import importlib
+
+            module_name, _, attribute = self._lazy[cmd_name].partition(":")
+            return getattr(importlib.import_module(module_name), attribute)
+        return super().get_command(ctx, cmd_name)
+
+
+_LAZY_COMMANDS: dict[str, str] = {}
+
+
+@click.group(cls=_LazyGroup, lazy=_LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="curriculum-contract")
+def main() -> None:
+    """Tools for the curriculum contract: schema, validation, templates, the launcher adapter, the demo."""
+
+
+@main.command()
+@click.option("--history", is_flag=True, help="Print the schema of the input history document instead.")
+def schema(history: bool) -> None:
+    """Print the contract's JSON Schema of the document `curriculum run` prints."""
+    from .sdk._schema import committed_schema_text
+
+    click.echo(committed_schema_text("history" if history else "suggestion"), nl=False)
+
+
+@main.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--history", is_flag=True, help="Validate a history document instead of a suggestion.")
+def validate(file: Any, history: bool) -> None:
+    """Check a document (FILE, or - for stdin) against the contract; list failing fields."""
+    from pydantic import ValidationError
+
+    from .sdk._contract import History, Suggestion
+    from .sdk._inputs import format_validation_error
+
+    name = "<stdin>" if file.name == "<stdin>" else str(Path(file.name))
+    text = file.read()
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        click.echo(f"{name}: not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})", err=True)
+        sys.exit(1)
+    model = History if history else Suggestion
+    try:
+        model.model_validate_json(text)
+    except ValidationError as error:
+        lines = format_validation_error(error)
+        click.echo(f"{name}: invalid {model.__name__} document ({len(lines)} problems)", err=True)
+        for line in lines:
+            click.echo(f"  {line}", err=True)
+        sys.exit(1)
+    click.echo(f"{name}: valid {model.__name__} document (contract {document['contract_version']})")

@@ -1,0 +1,176 @@
+"""``build_cli``: a curriculum package's complete ``curriculum`` command from its ``CurriculumSpec``s.
+
+Commands parse their options, call the SDK, and return; ``_CurriculumGroup.invoke`` is the one place
+that turns errors into exit codes, an empty stdout and a one-line reason on stderr.
+"""
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from .._files import write_text_atomic
+from ._errors import CurriculumError, ExitCode, UsageError
+from ._layout import SUGGESTION_FILE, trainer_state_path
+from ._spec import CurriculumSpec
+
+
+def _fail(code: int, reason: str, details: str = "") -> NoReturn:
+    click.echo(f"curriculum: error: {reason}", err=True)
+    if details:
+        click.echo(details.rstrip(), err=True)
+    sys.exit(code)
+
+
+class _CurriculumGroup(click.Group):
+    """Maps the SDK's errors to their documented exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CurriculumError as error:
+            _fail(error.exit_code, error.reason, error.details)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as error:  # a bug in the SDK or the curriculum outside any documented step
+            _fail(ExitCode.INTERNAL, f"internal error: {type(error).__name__}: {error}", traceback.format_exc())
+
+
+def _parse_opts(values: tuple[str, ...]) -> dict[str, str]:
+    opts = {}
+    for value in values:
+        key, sep, item = value.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--opt {value!r} must look like KEY=VALUE")
+        opts[key] = item
+    return opts
+
+
+def _select(specs: dict[str, CurriculumSpec], name: str | None, state_file: Path | None) -> CurriculumSpec:
+    """The spec named by ``--curriculum``, else the only one, else the one the trainer state names."""
+    if name is not None:
+        if name not in specs:
+            raise UsageError(f"--curriculum {name!r} does not match this program's curricula: {', '.join(specs)}")
+        return specs[name]
+    if len(specs) == 1:
+        return next(iter(specs.values()))
+    if state_file is not None and state_file.is_file():
+        try:
+            named = json.loads(state_file.read_text(encoding="utf-8"))["curriculum"]["name"]
+        except (ValueError, KeyError, TypeError):
+            named = None
+        if named in specs:
+            return specs[named]
+    raise UsageError(f"this program holds several curricula ({', '.join(specs)}): pass --curriculum NAME")
+
+
+def build_cli(*specs: CurriculumSpec) -> click.Group:
+    """The ``curriculum`` command group for these curricula (point ``[project.scripts] curriculum`` at it)."""
+    if not specs:
+        raise ValueError("build_cli needs at least one CurriculumSpec")
+    by_name = {spec.name: spec for spec in specs}
+    if len(by_name) != len(specs):
+        raise ValueError("two CurriculumSpecs have the same curriculum name")
+
+    @click.group(cls=_CurriculumGroup, context_settings={"help_option_names": ["-h", "--help"]})
+    def cli() -> None:
+        """Run, enroll and describe this package's curricula (curriculum contract v1)."""
+
+    @cli.command()
+    @click.option(
+        "--path",
+        "--data-directory",
+        "path",
+        type=click.Path(path_type=Path),
+        required=True,
+        help="The session's data directory (the sole input).",
+    )
+    @click.option(
+        "--input-trainer-state",
+        type=click.Path(path_type=Path),
+        help="Trainer state file, overriding <path>/curriculum/trainer_state.json.",
+    )
+    @click.option("--curriculum", "name", help="Curriculum name; must match this program's.")
+    @click.option("--output-suggestion", type=click.Path(path_type=Path), help="Also write DIR/suggestion.json.")
+    @click.option("--mute-suggestion", is_flag=True, help="Do not print the document on stdout.")
+    @click.option("--opt", "opt_values", multiple=True, metavar="KEY=VALUE", help="Passed to the metrics function.")
+    def run(
+        path: Path,
+        input_trainer_state: Path | None,
+        name: str | None,
+        output_suggestion: Path | None,
+        mute_suggestion: bool,
+        opt_values: tuple[str, ...],
+    ) -> None:
+        """Suggest the next trainer state from a session's data directory; print one JSON document."""
+        from ._session import run_session
+        from ._stdout import guarded_stdout
+
+        opts = _parse_opts(opt_values)
+        state_file = input_trainer_state or (trainer_state_path(path) if path.is_dir() else None)
+        spec = _select(by_name, name, state_file)
+        with guarded_stdout() as stdout:
+            suggestion = run_session(spec, path, input_trainer_state=input_trainer_state, opts=opts)
+            document = suggestion.model_dump_json()
+            if output_suggestion is not None:
+                write_text_atomic(output_suggestion / Path(SUGGESTION_FILE).name, suggestion.model_dump_json(indent=2))
+            if not mute_suggestion:
+                stdout.write_document(document)
+
+    @cli.command()
+    @click.option("--stage", help="Enroll at this stage instead of the first.")
+    @click.option("--output", type=click.Path(path_type=Path), help="Also write the trainer state to this file.")
+    @click.option("--curriculum", "name", help="Curriculum name; must match this program's.")
+    def init(stage: str | None, output: Path | None, name: str | None) -> None:
+        """Print the enrollment trainer state of a new subject."""
+        state = _select(by_name, name, None).enroll(stage)
+        if output is not None:
+            write_text_atomic(output, state.model_dump_json(indent=2))
+        click.echo(state.model_dump_json())
+
+    @cli.command()
+    @click.option("--format", "form", type=click.Choice(["text", "mermaid"]), default="text", show_default=True)
+    @click.option("--curriculum", "name", help="Which curriculum, when the package holds several.")
+    def describe(form: str, name: str | None) -> None:
+        """Stages, policies and transitions, as text or as a Mermaid graph."""
+        from ._describe import describe_mermaid, describe_text
+
+        chosen = [by_name[n] for n in by_name if name in (None, n)]
+        if not chosen:
+            raise UsageError(f"--curriculum {name!r} is not one of: {', '.join(by_name)}")
+        for spec in chosen:
+            curriculum = spec.trainer.curriculum
+            click.echo(
+                describe_text(curriculum, spec.package_version) if form == "text" else describe_mermaid(curriculum)
+            )
+
+    @cli.command(name="list")
+    def list_() -> None:
+        """Names of the curricula this program runs."""
+        for spec_name in by_name:
+            click.echo(spec_name)
+
+    @cli.command()
+    def version() -> None:
+        """The curriculum package's version."""
+        click.echo(next(iter(by_name.values())).package_version)
+
+    @cli.command(name="dsl-version")
+    def dsl_version() -> None:
+        """The version of aind-behavior-curriculum in use."""
+        import aind_behavior_curriculum
+
+        click.echo(aind_behavior_curriculum.__version__)
+
+    @cli.command()
+    @click.option("--history", is_flag=True, help="The schema of the input history instead.")
+    def schema(history: bool) -> None:
+        """The contract's JSON Schema of the stdout document."""
+        from ._schema import committed_schema_text
+
+        click.echo(committed_schema_text("history" if history else "suggestion"), nl=False)
+
+    return cli

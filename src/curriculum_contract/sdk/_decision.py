@@ -1,0 +1,165 @@
+"""Explaining a trainer's evaluation: which rules it checked, in which order, and what they compared.
+
+The rules are evaluated here in the DSL's own order (stage transitions by priority, the first that
+holds wins; policy transitions only when the stage stays), so the report says exactly what
+``Trainer.evaluate`` does; ``Trainer.evaluate`` itself still computes the suggested state.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aind_behavior_curriculum import Metrics, Policy, TrainerState
+
+from ._contract import ConditionReport, Decision, History, RuleReport
+from ._criteria import Criteria, EvaluationContext
+
+
+def rule_name(rule: Any) -> str:
+    """The rule's import path, as the DSL serializes it."""
+    return rule.name if hasattr(rule, "name") else f"{rule.__module__}.{rule.__qualname__}"
+
+
+def _callable_of(rule: Any) -> Callable[..., Any]:
+    return rule.callable if hasattr(rule, "callable") else rule
+
+
+def describe_rule(rule: Any) -> str:
+    """Criteria describe themselves; a plain callable is described by its name."""
+    inner = _callable_of(rule)
+    if isinstance(inner, Criteria):
+        return inner.describe()
+    doc = (getattr(inner, "__doc__", None) or "").strip().splitlines()
+    return doc[0] if doc else f"callable {getattr(inner, '__qualname__', repr(inner))}"
+
+
+def _report(
+    kind: str,
+    rule: Any,
+    source: str | None,
+    target: str | None,
+    context: EvaluationContext,
+    fired: bool | None,
+) -> RuleReport:
+    conditions = context.reports.pop(id(_callable_of(rule)), [])
+    return RuleReport(
+        kind=kind,  # type: ignore[arg-type]
+        name=rule_name(rule),
+        source=source,
+        target=target,
+        evaluated=fired is not None,
+        fired=bool(fired),
+        description=describe_rule(rule),
+        conditions=conditions,
+    )
+
+
+def _first_that_fires(
+    kind: str,
+    transitions: Sequence[tuple[Any, Any]],
+    source: str,
+    metrics: Metrics,
+    context: EvaluationContext,
+) -> tuple[list[RuleReport], Any]:
+    reports, chosen = [], None
+    for rule, destination in transitions:
+        fired = None if chosen is not None else bool(rule.invoke(metrics))
+        if fired:
+            chosen = destination
+        reports.append(_report(kind, rule, source, destination.name, context, fired))
+    return reports, chosen
+
+
+def explain(
+    state: TrainerState, metrics: Metrics, context: EvaluationContext
+) -> tuple[list[RuleReport], list[RuleReport], Any]:
+    """Stage-transition and policy-transition reports, and the stage the DSL will choose (or None)."""
+    curriculum, stage = state.curriculum, state.stage
+    transitions, chosen = _first_that_fires(
+        "stage_transition", curriculum.see_stage_transitions(stage), stage.name, metrics, context
+    )
+    policy_reports: list[RuleReport] = []
+    if chosen is None:
+        for policy in state.active_policies or []:
+            reports, _ = _first_that_fires(
+                "policy_transition", stage.see_policy_transitions(policy), rule_name(policy), metrics, context
+            )
+            policy_reports.extend(reports)
+    return transitions, policy_reports, chosen
+
+
+def task_parameters(state: TrainerState) -> dict[str, Any]:
+    """The state's task parameters as JSON values (taken before ``evaluate``, which mutates the stage)."""
+    return state.stage.task.task_parameters.model_dump(mode="json")
+
+
+def applied_policies(old: dict[str, Any], after: TrainerState, stage_changed: bool) -> list[RuleReport]:
+    """Policies the DSL applied to the suggested task (none when the stage changed: defaults apply)."""
+    if stage_changed:
+        return []
+    new = after.stage.task.task_parameters.model_dump(mode="json")
+    changes = [
+        f"{key}: {old.get(key)!r} -> {new.get(key)!r}"
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key)
+    ]
+    effect = "; ".join(changes) or "no parameter changed"
+    return [
+        RuleReport(
+            kind="policy",
+            name=rule_name(Policy.normalize_rule_or_callable(policy)),
+            source=after.stage.name,
+            target=None,
+            evaluated=True,
+            fired=True,
+            description=f"{describe_rule(policy)} ({effect})",
+        )
+        for policy in after.active_policies or []
+    ]
+
+
+def _failed(conditions: Sequence[ConditionReport]) -> str:
+    parts = []
+    for c in conditions:
+        if not c.passed:
+            shown = c.values[-1] if len(c.values) == 1 else c.values
+            parts.append(f"{c.metric} {c.comparison} {c.threshold} failed ({c.note or f'got {shown}'})")
+    return "; ".join(parts)
+
+
+def summarize(stage_before: str, stage_after: str, transitions: Sequence[RuleReport]) -> str:
+    """The one line an operator reads after the session."""
+    fired = next((t for t in transitions if t.fired), None)
+    if fired is not None:
+        return f"advance {stage_before} -> {stage_after}: {fired.name.rsplit('.', 1)[-1]} held ({fired.description})"
+    if not transitions:
+        return f"stay in {stage_before}: no transition leaves this stage"
+    reasons = [f"{t.name.rsplit('.', 1)[-1]}: {_failed(t.conditions) or 'returned False'}" for t in transitions]
+    return f"stay in {stage_before}: " + " | ".join(reasons)
+
+
+def build_decision(
+    stage_before: str,
+    parameters_before: dict[str, Any],
+    after: TrainerState,
+    history: History | None,
+    transitions: list[RuleReport],
+    policy_transitions: list[RuleReport],
+) -> Decision:
+    stage_after = after.stage.name
+    changed = stage_before != stage_after
+    if history is None:
+        history_state, previous = "missing", 0
+    else:
+        history_state = "first_session" if history.first_session else "present"
+        previous = len(history.sessions)
+    return Decision(
+        stage_before=stage_before,
+        stage_after=stage_after,
+        stage_changed=changed,
+        history=history_state,
+        previous_sessions=previous,
+        transitions=transitions,
+        policy_transitions=policy_transitions,
+        policies=applied_policies(parameters_before, after, changed),
+        summary=summarize(stage_before, stage_after, transitions),
+    )

@@ -1,0 +1,145 @@
+"""Session metrics of a two-alternative choice task, computed from the trials table (see ``_trials``).
+
+Each helper takes the table (from ``load_trials`` or ``coerce_trials``) and returns a plain number.
+"Undefined" is NaN, never an exception: an empty session has ``trial_count`` 0 and NaN rates; a
+session where the subject never responded has NaN ``fraction_correct`` and ``choice_bias``.
+Exceptions (``TrialsError``) are for malformed input only: a column the metric needs is missing.
+NaN compares false with every threshold, so a criterion such as ``fraction_correct >= 0.8`` fails
+on an undefined value rather than passing.
+
+No-go trials (``choice == 0``): they count in ``trial_count`` and ``session_duration``; the rates
+and the psychometric fit use only trials with a response, because a trial without a choice says
+nothing about which side the subject perceived. IBL's "performance on easy trials" counts no-go
+trials as errors; pass ``count_no_go_as_incorrect=True`` to get that. Trials whose ``correct`` is
+unknown (zero contrast without a ``correct`` column) are left out of the rates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ._psychometric import PsychometricFit, fit_psychometric
+from ._trials import TrialsError, _boolean, derive_correct
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_SOURCE = "trials table"
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """Every metric of ``summarize_session`` in one value; ``as_dict`` flattens it for a ``Metrics``."""
+
+    n_trials: int
+    fraction_correct: float
+    fraction_correct_easy: float
+    choice_bias: float
+    median_reaction_time: float
+    session_duration: float
+    psychometric: PsychometricFit
+
+    def as_dict(self) -> dict[str, float | int | bool | str | None]:
+        """Flat mapping; the fit's fields are prefixed ``psychometric_`` (NaN stays NaN)."""
+        flat: dict[str, float | int | bool | str | None] = {
+            k: v for k, v in asdict(self).items() if k != "psychometric"
+        }
+        flat.update({f"psychometric_{k}": v for k, v in asdict(self.psychometric).items()})
+        return flat
+
+
+def trial_count(trials: pd.DataFrame) -> int:
+    """Number of trials, including those without a response."""
+    return len(trials)
+
+
+def fraction_correct(trials: pd.DataFrame, *, count_no_go_as_incorrect: bool = False) -> float:
+    """Fraction of responded trials that were correct (NaN when none); see the module docstring."""
+    return _rate_correct(trials, None, count_no_go_as_incorrect)
+
+
+def fraction_correct_easy(
+    trials: pd.DataFrame, threshold: float = 0.5, *, count_no_go_as_incorrect: bool = False
+) -> float:
+    """``fraction_correct`` over trials with ``|signed_contrast| >= threshold`` (IBL: 0.5, i.e. 50 %, 100 %)."""
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold is a contrast fraction in [0, 1], got {threshold!r}")
+    easy = np.abs(_column(trials, "signed_contrast").to_numpy(dtype=np.float64)) >= threshold
+    return _rate_correct(trials, easy, count_no_go_as_incorrect)
+
+
+def choice_bias(trials: pd.DataFrame) -> float:
+    """(right - left) / (right + left) among responded trials: -1 all left, +1 all right, NaN if none."""
+    choice = _column(trials, "choice").to_numpy()
+    right = int(np.count_nonzero(choice == 1))
+    left = int(np.count_nonzero(choice == -1))
+    return (right - left) / (right + left) if right + left else math.nan
+
+
+def median_reaction_time(trials: pd.DataFrame, *, contrast: float | None = None) -> float:
+    """Median reaction time (s) of responded trials, NaN when none has one.
+
+    ``contrast`` restricts it to one signed contrast (IBL's trained_1b uses zero-contrast trials).
+    """
+    rt = _column(trials, "reaction_time").to_numpy(dtype=np.float64, na_value=np.nan)
+    keep = (_column(trials, "choice").to_numpy() != 0) & np.isfinite(rt)
+    if contrast is not None:
+        keep &= _column(trials, "signed_contrast").to_numpy(dtype=np.float64) == contrast
+    return float(np.median(rt[keep])) if keep.any() else math.nan
+
+
+def session_duration(trials: pd.DataFrame) -> float:
+    """Seconds from the earliest ``start_time`` to the latest ``end_time``; NaN if either is unknown."""
+    start = _column(trials, "start_time").to_numpy(dtype=np.float64, na_value=np.nan)
+    end = _column(trials, "end_time").to_numpy(dtype=np.float64, na_value=np.nan)
+    start, end = start[np.isfinite(start)], end[np.isfinite(end)]
+    return float(end.max() - start.min()) if start.size and end.size else math.nan
+
+
+def summarize_session(trials: pd.DataFrame, *, easy_threshold: float = 0.5) -> SessionSummary:
+    """All the metrics above plus the psychometric fit, for authors who want everything in one call."""
+    return SessionSummary(
+        n_trials=trial_count(trials),
+        fraction_correct=fraction_correct(trials),
+        fraction_correct_easy=fraction_correct_easy(trials, easy_threshold),
+        choice_bias=choice_bias(trials),
+        median_reaction_time=median_reaction_time(trials),
+        session_duration=session_duration(trials),
+        psychometric=fit_psychometric(trials),
+    )
+
+
+def _column(trials: pd.DataFrame, name: str) -> pd.Series:
+    try:
+        return trials[name]
+    except KeyError:
+        found = ", ".join(map(str, trials.columns)) or "none"
+        raise TrialsError(_SOURCE, f"missing column {name} (found: {found})") from None
+
+
+def _rate_correct(trials: pd.DataFrame, subset: np.ndarray | None, no_go_incorrect: bool) -> float:
+    responded = _column(trials, "choice").to_numpy() != 0
+    value, known = _correct(trials)
+    counted = responded & known
+    if no_go_incorrect:
+        counted |= ~responded
+        value = value & responded
+    if subset is not None:
+        counted &= subset
+    total = int(np.count_nonzero(counted))
+    return int(np.count_nonzero(value & counted)) / total if total else math.nan
+
+
+def _correct(trials: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``correct`` as (value, known) boolean arrays, derived from contrast and choice when absent."""
+    if "correct" in trials.columns:
+        array = _boolean(trials["correct"], _SOURCE)
+    else:
+        contrast = _column(trials, "signed_contrast").to_numpy(dtype=np.float64)
+        array = derive_correct(contrast, _column(trials, "choice").to_numpy())
+    known = ~np.asarray(array.isna())
+    return array.to_numpy(dtype=bool, na_value=False), known

@@ -1,0 +1,31 @@
+"""The contract's JSON Schemas: generated from the models, committed under ``schema/``.
+
+Commands print the committed files (fast, and exactly what a non-Python launcher implements
+from); a test regenerates them and fails when models and files drift.
+"""
+
+import json
+from importlib import resources
+from typing import Any
+
+SCHEMAS = {"suggestion": "suggestion-v1.schema.json", "history": "history-v1.schema.json"}
+
+
+def generate_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of document ``name`` ('suggestion' or 'history') from the pydantic models."""
+    from ._contract import History, Suggestion
+
+    model = {"suggestion": Suggestion, "history": History}[name]
+    schema = model.model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"curriculum-contract/{SCHEMAS[name]}"
+    return schema
+
+
+def render_schema(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def committed_schema_text(name: str) -> str:
+    """The committed schema file's text."""
+    return resources.files(__package__).joinpath("schema", SCHEMAS[name]).read_text(encoding="utf-8")

@@ -1,0 +1,184 @@
+"""Evaluating one session: metrics from the data directory, the trainer's decision, the document.
+
+``evaluate_session`` is the whole of ``curriculum run`` minus the command line: it is what tests,
+``replay`` and the CLI all call, so the three cannot disagree.
+"""
+
+import contextvars
+import os
+import traceback
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+
+import aind_behavior_curriculum
+from aind_behavior_curriculum import Metrics, TrainerState
+
+from ._contract import CONTRACT_VERSION, History, HistoryEntry, Suggestion
+from ._criteria import evaluation_context
+from ._decision import build_decision, explain, task_parameters
+from ._errors import CurriculumError, EvaluationError, MetricsError, OutputError
+from ._inputs import check_data_directory, read_history, read_trainer_state
+from ._layout import trainer_state_path
+from ._spec import CurriculumSpec, _qualified
+
+_ASSETS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("curriculum_assets", default=None)
+
+
+def declare_asset(path: str | os.PathLike[str]) -> None:
+    """Declare a file the metrics function created in the data directory (relative to it).
+
+    The data directory is read-only for a curriculum except for new files declared here; they are
+    listed in the document's ``assets``.
+    """
+    assets = _ASSETS.get()
+    if assets is None:
+        raise RuntimeError("declare_asset() is only valid while a curriculum evaluates a session")
+    assets.append(PurePosixPath(Path(path)).as_posix())
+
+
+def _file_states(directory: Path) -> dict[str, tuple[int, int]]:
+    """Size and modification time of every file below ``directory``: a cheap change detector."""
+    states = {}
+    for root, _dirs, files in os.walk(directory):
+        for name in files:
+            path = Path(root, name)
+            stat = path.lstat()
+            states[path.relative_to(directory).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return states
+
+
+def _check_untouched(directory: Path, before: dict[str, tuple[int, int]], assets: Iterable[str]) -> None:
+    after = _file_states(directory)
+    declared = set(assets)
+    problems = [f"{path} was deleted" for path in before if path not in after]
+    problems += [f"{path} was modified" for path in before if path in after and after[path] != before[path]]
+    problems += [
+        f"{path} is new but not declared with declare_asset()"
+        for path in after
+        if path not in before and path not in declared
+    ]
+    problems += [f"declared asset {path} does not exist" for path in declared if path not in after]
+    if problems:
+        raise OutputError(f"the curriculum changed data directory {directory}: {problems[0]}", "\n".join(problems))
+
+
+def _compute_metrics(spec: CurriculumSpec, data_directory: Path, opts: Mapping[str, str]) -> Metrics:
+    compute = spec.bind_options(data_directory, opts)
+    try:
+        metrics = compute()
+    except CurriculumError:
+        raise  # already says what is wrong, e.g. an unreadable trials table (exit code 3)
+    except Exception as error:
+        raise MetricsError(
+            f"metrics function {_qualified(spec.metrics)} failed on {data_directory}: {type(error).__name__}: {error}",
+            traceback.format_exc(),
+        ) from error
+    if not isinstance(metrics, Metrics):
+        raise MetricsError(
+            f"metrics function {_qualified(spec.metrics)} returned {type(metrics).__name__}, not a Metrics"
+        )
+    return metrics
+
+
+def evaluate_session(
+    spec: CurriculumSpec,
+    data_directory: Path,
+    trainer_state: TrainerState,
+    history: History | None,
+    *,
+    opts: Mapping[str, str] | None = None,
+    warnings: Iterable[str] = (),
+) -> Suggestion:
+    """The suggestion for the session in ``data_directory``, starting from ``trainer_state``."""
+    data_directory = check_data_directory(Path(data_directory))
+    before = _file_states(data_directory)
+    assets: list[str] = []
+    token = _ASSETS.set(assets)
+    try:
+        metrics = _compute_metrics(spec, data_directory, opts or {})
+    finally:
+        _ASSETS.reset(token)
+    # The DSL mutates the stage it evaluates and hands out the curriculum's own stage objects:
+    # work on a copy and detach the result, so neither the caller's state nor the curriculum changes.
+    trainer_state = trainer_state.model_copy(deep=True)
+    stage_before, parameters_before = trainer_state.stage.name, task_parameters(trainer_state)
+    rule = "the trainer"
+    try:
+        with evaluation_context(history) as context:
+            transitions, policy_transitions, chosen = explain(trainer_state, metrics, context)
+            rule = "Trainer.evaluate"
+            suggested = spec.trainer.evaluate(trainer_state, metrics).model_copy(deep=True)
+    except Exception as error:
+        raise EvaluationError(
+            f"evaluating curriculum {spec.name!r} from stage {stage_before!r} failed in {rule}: "
+            f"{type(error).__name__}: {error}",
+            traceback.format_exc(),
+        ) from error
+    expected = chosen.name if chosen is not None else stage_before
+    if suggested.stage.name != expected:
+        raise EvaluationError(
+            f"the trainer chose stage {suggested.stage.name!r} but its rules say {expected!r}: "
+            "a transition is not a pure function of the metrics"
+        )
+    _check_untouched(data_directory, before, assets)
+    all_warnings = list(warnings)
+    if history is not None and history.curriculum_name not in (None, spec.name):
+        all_warnings.append(f"history is for curriculum {history.curriculum_name!r}, not {spec.name!r}")
+    return Suggestion(
+        contract_version=CONTRACT_VERSION,
+        curriculum_name=spec.name,
+        version=spec.package_version,
+        dsl_version=aind_behavior_curriculum.__version__,
+        data_directory=str(data_directory),
+        trainer_state=suggested,
+        metrics=metrics,
+        decision=build_decision(stage_before, parameters_before, suggested, history, transitions, policy_transitions),
+        assets=assets,
+        warnings=all_warnings,
+    )
+
+
+def run_session(
+    spec: CurriculumSpec,
+    data_directory: Path,
+    *,
+    input_trainer_state: Path | None = None,
+    opts: Mapping[str, str] | None = None,
+) -> Suggestion:
+    """``curriculum run``: read the inputs from their documented places, then evaluate."""
+    data_directory = check_data_directory(Path(data_directory))
+    state_file = input_trainer_state or trainer_state_path(data_directory)
+    state, warns = read_trainer_state(spec, Path(state_file))
+    history, history_warns = read_history(data_directory)
+    return evaluate_session(spec, data_directory, state, history, opts=opts, warnings=warns + history_warns)
+
+
+def replay(
+    spec: CurriculumSpec,
+    sessions: Iterable[Path],
+    *,
+    start: TrainerState | None = None,
+    opts: Mapping[str, str] | None = None,
+) -> list[Suggestion]:
+    """Run sessions one after another as a launcher would: each starts from the previous suggestion,
+    with the growing history. The golden replay test of a curriculum repo is built on this."""
+    state = start or spec.enroll()
+    history = History.first(curriculum_name=spec.name)
+    suggestions = []
+    for directory in sessions:
+        suggestion = evaluate_session(spec, Path(directory), state, history, opts=opts)
+        suggestions.append(suggestion)
+        entry = HistoryEntry(
+            session=Path(directory).name,
+            stage=state.stage.name,
+            metrics=suggestion.metrics.model_dump(mode="json"),
+            suggested_stage=suggestion.trainer_state.stage.name,
+        )
+        history = History(
+            contract_version=CONTRACT_VERSION,
+            curriculum_name=spec.name,
+            first_session=False,
+            sessions=[*history.sessions, entry],
+        )
+        state = suggestion.trainer_state
+    return suggestions

@@ -1,0 +1,64 @@
+"""The SDK's pytest plugin (entry point ``pytest11``): configuration and fixtures for ``ContractSuite``.
+
+ini options (``[tool.pytest.ini_options]``): ``curriculum_spec`` (``module:ATTRIBUTE`` of a
+``CurriculumSpec``) and ``curriculum_sessions`` (folder of sample sessions, one sub-folder each).
+Nothing happens in a test run that does not use these fixtures.
+"""
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ._layout import trainer_state_path
+from ._spec import CurriculumSpec
+
+if TYPE_CHECKING:
+    from .testing import CurriculumProgram
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("curriculum_spec", "module:ATTRIBUTE of the repository's CurriculumSpec", default="")
+    parser.addini("curriculum_sessions", "folder of sample session data directories", default="tests/data")
+
+
+def _sessions(config: pytest.Config) -> list[Path]:
+    folder = Path(config.rootpath, config.getini("curriculum_sessions"))
+    return sorted(p for p in folder.iterdir() if trainer_state_path(p).is_file()) if folder.is_dir() else []
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "curriculum_session" in metafunc.fixturenames:
+        sessions = _sessions(metafunc.config)
+        if not sessions:
+            folder = metafunc.config.getini("curriculum_sessions")
+            raise pytest.UsageError(f"no sample session with curriculum/trainer_state.json under {folder}")
+        metafunc.parametrize("curriculum_session", sessions, ids=[p.name for p in sessions])
+
+
+@pytest.fixture(scope="session")
+def curriculum_spec(pytestconfig: pytest.Config) -> CurriculumSpec:
+    """The repository's ``CurriculumSpec``, from the ``curriculum_spec`` ini option."""
+    target = pytestconfig.getini("curriculum_spec")
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise pytest.UsageError('set curriculum_spec = "package.module:SPEC" in [tool.pytest.ini_options]')
+    spec = getattr(importlib.import_module(module_name), attribute)
+    if not isinstance(spec, CurriculumSpec):
+        raise pytest.UsageError(f"{target} is a {type(spec).__name__}, not a CurriculumSpec")
+    return spec
+
+
+@pytest.fixture(scope="session")
+def curriculum_program() -> "CurriculumProgram":
+    """The repository's installed ``curriculum`` program; override to start it another way."""
+    from .testing import CurriculumProgram
+
+    return CurriculumProgram.installed()
+
+
+@pytest.fixture(scope="session")
+def curriculum_sessions(pytestconfig: pytest.Config) -> list[Path]:
+    """Every sample session (a folder holding ``curriculum/trainer_state.json``)."""
+    return _sessions(pytestconfig)
