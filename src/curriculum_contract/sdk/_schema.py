@@ -29,3 +29,10 @@ def render_schema(schema: dict[str, Any]) -> str:
 def committed_schema_text(name: str) -> str:
     """The committed schema file's text."""
     return resources.files(__package__).joinpath("schema", SCHEMAS[name]).read_text(encoding="utf-8")
+
+
+if __name__ == "__main__":  # regenerate the committed files: python -m curriculum_contract.sdk._schema
+    folder = resources.files(__package__).joinpath("schema")
+    for schema_name, file_name in SCHEMAS.items():
+        with resources.as_file(folder.joinpath(file_name)) as path:
+            path.write_text(render_schema(generate_schema(schema_name)), encoding="utf-8")
