@@ -126,7 +126,7 @@ def _rate_correct(trials: pd.DataFrame, subset: np.ndarray | None, no_go_incorre
     value, known = _correct(trials)
     counted = responded & known
     if no_go_incorrect:
-        counted |= responded
+        counted |= ~responded
         value = value & responded
     if subset is not None:
         counted &= subset

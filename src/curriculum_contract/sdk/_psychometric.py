@@ -16,7 +16,9 @@ trials carry no choice), so a million trials cost one pass to aggregate them. Bo
 rises). IBL's training-status fit bounds lapses to [0, 1] and threshold to [0, 100]; their plotting
 fit to [0, 0.2] and [10, 50]. A coarse grid picks the start, then a bounded Nelder-Mead refines it;
 there is no randomness, so the same table always gives the same fit. scipy is not used: its import
-alone costs about a second of every ``curriculum run``.
+alone costs about a second of every ``curriculum run``. With fewer than four contrast levels, or a
+subject that is perfect at every nonzero contrast, the four parameters are not all identified: the fit
+then returns one of several equally likely points (the same one every time) and says ``converged``.
 
 Sessions with continuous contrasts (more than ``MAX_LEVELS`` distinct values) are aggregated after
 rounding the contrast to 0.5 % (at most 401 levels), so the cost stays bounded.
