@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-PACKAGES = ["curriculum_contract.sdk", "curriculum_contract.sdk.metrics"]
+PACKAGES = ["curriculum_contract.scaffold", "curriculum_contract.sdk", "curriculum_contract.sdk.metrics"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

@@ -31,7 +31,11 @@ class _LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
-_LAZY_COMMANDS: dict[str, str] = {}
+_LAZY_COMMANDS: dict[str, str] = {
+    "new": "curriculum_contract._scaffold_cli:new",
+    "update": "curriculum_contract._scaffold_cli:update",
+    "template-cache": "curriculum_contract._scaffold_cli:template_cache",
+}
 
 
 @click.group(cls=_LazyGroup, lazy=_LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
