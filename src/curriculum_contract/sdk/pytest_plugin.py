@@ -15,7 +15,7 @@ from ._layout import trainer_state_path
 from ._spec import CurriculumSpec
 
 if TYPE_CHECKING:
-    from .testing import CurriculumProgram
+    from .testing import CurriculumProgram, SampleRun
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,3 +62,13 @@ def curriculum_program() -> "CurriculumProgram":
 def curriculum_sessions(pytestconfig: pytest.Config) -> list[Path]:
     """Every sample session (a folder holding ``curriculum/trainer_state.json``)."""
     return _sessions(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def curriculum_sample_runs(
+    curriculum_program: "CurriculumProgram", curriculum_sessions: list[Path]
+) -> dict[Path, "SampleRun"]:
+    """``curriculum run`` on every sample session, as real processes started a few at a time."""
+    from .testing import run_samples
+
+    return run_samples(curriculum_program, curriculum_sessions)

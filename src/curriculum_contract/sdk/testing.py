@@ -64,6 +64,24 @@ class CurriculumProgram:
         )
 
 
+@dataclass(frozen=True)
+class SampleRun:
+    """A real ``curriculum run`` on one sample session, with the session's files before it."""
+
+    completed: subprocess.CompletedProcess[bytes]
+    before: dict[str, str]
+
+
+def run_samples(program: CurriculumProgram, sessions: Sequence[Path]) -> dict[Path, SampleRun]:
+    """Run the program on every sample session, a few at a time (each run is mostly start-up)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = {session: fingerprint(session) for session in sessions}
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        runs = dict(zip(sessions, pool.map(lambda s: program.run("run", "--path", str(s)), sessions), strict=True))
+    return {session: SampleRun(runs[session], before[session]) for session in sessions}
+
+
 def fingerprint(directory: Path) -> dict[str, str]:
     """Content hash of every file below ``directory``: proof the run changed nothing."""
     return {
@@ -98,8 +116,8 @@ def _copy_session(session: Path, destination: Path) -> Path:
 
 
 class ContractSuite:
-    """The contract checks; fixtures ``curriculum_spec``, ``curriculum_program`` and ``curriculum_session``
-    come from the SDK's pytest plugin."""
+    """The contract checks; fixtures ``curriculum_spec``, ``curriculum_program``, ``curriculum_session``
+    and ``curriculum_sample_runs`` come from the SDK's pytest plugin."""
 
     def invoke(self, spec: CurriculumSpec, args: Sequence[str]) -> Result:
         return CliRunner().invoke(build_cli(spec), list(args))
@@ -124,10 +142,11 @@ class ContractSuite:
         assert state.stage.name == curriculum_spec.enroll().stage.name
 
     def test_run_prints_one_valid_document(
-        self, curriculum_spec: CurriculumSpec, curriculum_program: CurriculumProgram, curriculum_session: Path
+        self, curriculum_spec: CurriculumSpec, curriculum_sample_runs: dict[Path, SampleRun], curriculum_session: Path
     ) -> None:
-        before = fingerprint(curriculum_session)
-        suggestion = assert_one_document(curriculum_program.run("run", "--path", str(curriculum_session)))
+        run = curriculum_sample_runs[curriculum_session]
+        before = run.before
+        suggestion = assert_one_document(run.completed)
         assert suggestion.curriculum_name == curriculum_spec.name
         created = set(suggestion.assets)
         after = {path: digest for path, digest in fingerprint(curriculum_session).items() if path not in created}
