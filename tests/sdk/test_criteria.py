@@ -83,3 +83,21 @@ def test_criteria_need_a_name_and_conditions() -> None:
         Criteria(metric("x") > 1, name="not a name")
     with pytest.raises(ValueError, match="sessions must be >= 1"):
         (metric("x") > 1).in_each_of_last(0)
+
+
+def test_summary_names_the_failed_condition_as_compared() -> None:
+    from curriculum_contract.sdk._contract import RuleReport
+    from curriculum_contract.sdk._decision import summarize
+
+    report = (metric("bias").abs() < 16).evaluate(ToyMetrics(n_trials=1, performance=0.5, bias=-20.0), None)
+    rule = RuleReport(
+        kind="stage_transition",
+        name="m.to_b",
+        source="a",
+        target="b",
+        evaluated=True,
+        fired=False,
+        description="|bias| < 16",
+        conditions=[report],
+    )
+    assert summarize("a", "a", [rule]) == "stay in a: to_b: |bias| < 16 failed (got -20.0)"

@@ -173,3 +173,13 @@ def test_evaluate_session_does_not_change_the_callers_state(sessions: Path) -> N
     state = SPEC.enroll()
     evaluate_session(SPEC, sessions / "first_session", state, History.first())
     assert state.stage.task.task_parameters.reward_ul == 3.0
+
+
+def test_atomic_write_keeps_an_ordinary_mode(tmp_path: Path) -> None:
+    from curriculum_contract._files import write_text_atomic
+
+    fresh = write_text_atomic(tmp_path / "new.json", "{}")
+    assert fresh.stat().st_mode & 0o777 == 0o644 and fresh.read_text() == "{}"
+    fresh.chmod(0o640)
+    assert write_text_atomic(fresh, "[]").stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["new.json"]  # no temporary file left behind

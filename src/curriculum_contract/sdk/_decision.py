@@ -122,7 +122,8 @@ def _failed(conditions: Sequence[ConditionReport]) -> str:
     for c in conditions:
         if not c.passed:
             shown = c.values[-1] if len(c.values) == 1 else c.values
-            parts.append(f"{c.metric} {c.comparison} {c.threshold} failed ({c.note or f'got {shown}'})")
+            subject = f"|{c.metric}|" if c.transform == "abs" else c.metric
+            parts.append(f"{subject} {c.comparison} {c.threshold} failed ({c.note or f'got {shown}'})")
     return "; ".join(parts)
 
 

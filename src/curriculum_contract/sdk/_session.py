@@ -15,7 +15,7 @@ from aind_behavior_curriculum import Metrics, TrainerState
 
 from ._contract import CONTRACT_VERSION, History, HistoryEntry, Suggestion
 from ._criteria import evaluation_context
-from ._decision import build_decision, explain, task_parameters
+from ._decision import build_decision, explain, rule_name, task_parameters
 from ._errors import CurriculumError, EvaluationError, MetricsError, OutputError
 from ._inputs import check_data_directory, read_history, read_trainer_state
 from ._layout import trainer_state_path
@@ -80,6 +80,14 @@ def _compute_metrics(spec: CurriculumSpec, data_directory: Path, opts: Mapping[s
     return metrics
 
 
+def _order_policies(state: TrainerState) -> None:
+    """List active policies in the stage's own order: the DSL keeps them in a set, so its order
+    changes from one process to the next, and so would the document."""
+    if state.active_policies:
+        order = {rule_name(policy): index for index, policy in enumerate(state.stage.see_policies())}
+        state.active_policies = sorted(state.active_policies, key=lambda p: order.get(rule_name(p), len(order)))
+
+
 def evaluate_session(
     spec: CurriculumSpec,
     data_directory: Path,
@@ -108,6 +116,7 @@ def evaluate_session(
             transitions, policy_transitions, chosen = explain(trainer_state, metrics, context)
             rule = "Trainer.evaluate"
             suggested = spec.trainer.evaluate(trainer_state, metrics).model_copy(deep=True)
+            _order_policies(suggested)
     except Exception as error:
         raise EvaluationError(
             f"evaluating curriculum {spec.name!r} from stage {stage_before!r} failed in {rule}: "
