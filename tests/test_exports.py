@@ -4,7 +4,12 @@ import importlib
 
 import pytest
 
-PACKAGES = ["curriculum_contract.scaffold", "curriculum_contract.sdk", "curriculum_contract.sdk.metrics"]
+PACKAGES = [
+    "curriculum_contract.scaffold",
+    "curriculum_contract.sdk",
+    "curriculum_contract.sdk.metrics",
+    "curriculum_contract.simulate",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

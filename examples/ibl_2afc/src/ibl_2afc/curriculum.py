@@ -1,0 +1,57 @@
+"""IBL's training progression as a curriculum: in training -> trained 1a -> trained 1b -> ready for
+the ephys rig.
+
+**A status never falls back.** Every transition leads to a later stage and none leads back, so once a
+subject has reached a stage it keeps it whatever its later sessions look like, as IBL's training
+status does (``ibllib.pipes.training_status.pass_through_training_hierachy``: the new status is never
+below the previous one). A subject that degrades is an operator's decision (move it off curriculum or
+re-enroll it), not the curriculum's. ``tests/test_curriculum.py`` checks the graph has no backward edge.
+
+Two differences from IBL, both because a curriculum's stage sets the task parameters:
+
+- IBL can give "trained 1a" and "trained 1b" on the same day (a subject may skip 1a). Here each stage
+  is one step: a subject that meets 1b's criteria while in training becomes trained 1a first, and
+  trained 1b after its next session.
+- Entering a stage resets the task parameters to that stage's (the DSL's rule), so trained 1a starts
+  at 2.0 uL, a mid-point of the adaptive reward's range, and adapts from there.
+"""
+
+from aind_behavior_curriculum import Stage, Trainer, create_curriculum
+from curriculum_contract.sdk import CurriculumSpec, build_cli
+
+from . import __version__
+from .criteria import to_ready_for_ephys_rig, to_trained_1a, to_trained_1b
+from .metrics import compute_metrics
+from .policies import adapt_reward, advance_training_phase
+from .task import FINAL_PHASE, ChoiceWorld, biased_parameters, training_parameters
+
+CURRICULUM_NAME = "IblChoiceWorld"
+
+IN_TRAINING = Stage(
+    name="in_training",
+    task=ChoiceWorld(task_parameters=training_parameters(0, reward_volume_ul=3.0)),
+    start_policies=[adapt_reward, advance_training_phase],
+)
+TRAINED_1A = Stage(
+    name="trained_1a",
+    task=ChoiceWorld(task_parameters=training_parameters(FINAL_PHASE, reward_volume_ul=2.0)),
+    start_policies=[adapt_reward],
+)
+TRAINED_1B = Stage(name="trained_1b", task=ChoiceWorld(task_parameters=biased_parameters()))
+READY_FOR_EPHYS_RIG = Stage(
+    name="ready_for_ephys_rig", task=ChoiceWorld(task_parameters=biased_parameters(rig="ephys"))
+)
+STAGES = (IN_TRAINING, TRAINED_1A, TRAINED_1B, READY_FOR_EPHYS_RIG)
+
+IblChoiceWorld = create_curriculum(CURRICULUM_NAME, __version__, (ChoiceWorld,))
+CURRICULUM = IblChoiceWorld()
+CURRICULUM.add_stage_transition(IN_TRAINING, TRAINED_1A, to_trained_1a)
+CURRICULUM.add_stage_transition(TRAINED_1A, TRAINED_1B, to_trained_1b)
+CURRICULUM.add_stage_transition(TRAINED_1B, READY_FOR_EPHYS_RIG, to_ready_for_ephys_rig)
+
+TRAINER = Trainer(CURRICULUM)
+SPEC = CurriculumSpec(trainer=TRAINER, metrics=compute_metrics, version=__version__)
+main = build_cli(SPEC)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""The session metrics IBL's training status is computed from, with the SDK's metric helpers.
+
+Input: the session's trials table (``trials.csv``/``.parquet``/``.jsonl`` in the data directory), in
+the SDK's two-alternative choice format (``signed_contrast``, ``choice``, ``correct``,
+``reaction_time``, ``start_time``, ``end_time``), plus two optional columns this curriculum reads:
+
+``probability_left``
+    the block's prior probability of a left stimulus (IBL's ``probabilityLeft``); absent or 0.5
+    everywhere means an unbiased session.
+``reward_volume_ul``
+    water delivered on the trial, in microliters (0 on errors).
+
+A value that cannot be computed (no easy trials, a fit with too few contrasts, no biased blocks) is
+``None``, and a criterion on it does not pass.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from aind_behavior_curriculum import Metrics
+from curriculum_contract.sdk.metrics import (
+    fit_psychometric,
+    fraction_correct,
+    fraction_correct_easy,
+    load_trials,
+    median_reaction_time,
+    session_duration,
+    trial_count,
+)
+from pydantic import Field
+
+#: IBL's "easy" trials: contrast of at least 50 % (brainbox ``compute_performance_easy``).
+EASY_CONTRAST = 0.5
+BLOCKS = (0.2, 0.8)
+
+
+class ChoiceWorldMetrics(Metrics):
+    """One session's metrics. Psychometric parameters are in percent contrast, as IBL reports them."""
+
+    n_trials: int = Field(description="Trials in the session, no-go trials included.")
+    performance: float | None = Field(description="Fraction correct among trials with a response.")
+    performance_easy: float | None = Field(
+        description="Fraction correct on trials with contrast >= 50 %, a no-go counting as an error (IBL)."
+    )
+    performance_25: float | None = Field(description="Fraction correct on 25 % contrast trials.")
+    n_zero_contrast: int = Field(description="Trials at zero contrast.")
+    bias: float | None = Field(description="Psychometric bias (% contrast).")
+    threshold: float | None = Field(description="Psychometric threshold (% contrast).")
+    lapse_low: float | None = Field(description="Rate of right choices on strong left stimuli.")
+    lapse_high: float | None = Field(description="Rate of left choices on strong right stimuli.")
+    median_rt_zero_contrast: float | None = Field(description="Median reaction time (s) at zero contrast.")
+    median_reaction_time: float | None = Field(description="Median reaction time (s) over all responses.")
+    session_duration_min: float | None = Field(description="From the first trial's start to the last one's end.")
+    water_delivered_ul: float = Field(description="Water delivered in the session (microliters).")
+    biased_blocks: bool = Field(description="Whether the session had biased blocks (biasedChoiceWorld).")
+    bias_shift: float | None = Field(description="bias in 80 % left blocks minus bias in 20 % blocks (% contrast).")
+    lapse_low_20: float | None = Field(description="lapse_low fitted on the 20 % left blocks.")
+    lapse_high_20: float | None = Field(description="lapse_high fitted on the 20 % left blocks.")
+    lapse_low_80: float | None = Field(description="lapse_low fitted on the 80 % left blocks.")
+    lapse_high_80: float | None = Field(description="lapse_high fitted on the 80 % left blocks.")
+
+
+def compute_metrics(data_directory: Path) -> ChoiceWorldMetrics:
+    """The metrics of the session in ``data_directory`` (see the module docstring for its input)."""
+    trials = load_trials(data_directory)
+    fit = fit_psychometric(trials)
+    contrast = trials["signed_contrast"].abs()
+    probability_left = _probability_left(trials)
+    blocks = {p: fit_psychometric(trials[np.isclose(probability_left, p)]) for p in BLOCKS}
+    biased = bool(np.any(~np.isclose(probability_left, 0.5)))
+    duration = session_duration(trials)
+    water = float(trials["reward_volume_ul"].sum()) if "reward_volume_ul" in trials else 0.0
+    return ChoiceWorldMetrics(
+        n_trials=trial_count(trials),
+        performance=_defined(fraction_correct(trials)),
+        performance_easy=_defined(fraction_correct_easy(trials, EASY_CONTRAST, count_no_go_as_incorrect=True)),
+        performance_25=_defined(fraction_correct(trials[np.isclose(contrast, 0.25)])),
+        n_zero_contrast=int((contrast == 0).sum()),
+        bias=_defined(fit.bias),
+        threshold=_defined(fit.threshold),
+        lapse_low=_defined(fit.lapse_low),
+        lapse_high=_defined(fit.lapse_high),
+        median_rt_zero_contrast=_defined(median_reaction_time(trials, contrast=0.0)),
+        median_reaction_time=_defined(median_reaction_time(trials)),
+        session_duration_min=_defined(duration / 60.0),
+        water_delivered_ul=round(water, 3),
+        biased_blocks=biased,
+        bias_shift=_defined(blocks[0.8].bias - blocks[0.2].bias) if biased else None,
+        lapse_low_20=_defined(blocks[0.2].lapse_low) if biased else None,
+        lapse_high_20=_defined(blocks[0.2].lapse_high) if biased else None,
+        lapse_low_80=_defined(blocks[0.8].lapse_low) if biased else None,
+        lapse_high_80=_defined(blocks[0.8].lapse_high) if biased else None,
+    )
+
+
+def _probability_left(trials: pd.DataFrame) -> np.ndarray:
+    if "probability_left" not in trials:
+        return np.full(len(trials), 0.5)
+    return pd.to_numeric(trials["probability_left"], errors="coerce").fillna(0.5).to_numpy(dtype=np.float64)
+
+
+def _defined(value: float) -> float | None:
+    """A finite number rounded for the history, or ``None`` for "could not be computed"."""
+    return round(float(value), 6) if math.isfinite(value) else None

@@ -1,0 +1,159 @@
+"""A simulated session, and writing it as a rig would: a data directory with a trials table and
+an AIND-style ``session.json``.
+
+Layout of a written session (``<root>/behavior_<subject>_<YYYY-MM-DD_HH-MM-SS>/``):
+
+``trials.csv`` (or ``.parquet`` / ``.jsonl``)
+    one row per trial; the columns are those of the task's trials table (the two-alternative
+    choice table of ``curriculum_contract.sdk._trials``, or the change-detection table documented in
+    ``ChangeDetectionSubject``).
+``session.json``
+    a subset of the fields of aind-data-schema's ``Session``: ``subject_id``, ``session_start_time``,
+    ``session_end_time``, ``session_type``, ``rig_id``, ``stimulus_epochs`` (one epoch with the task
+    parameters and the trial totals), ``reward_consumed_total`` and its unit, plus a ``simulation``
+    block with the subject's true latent parameters (ground truth for tests and plots; a real rig has
+    no such block).
+
+A session directory is never overwritten: writing to an existing one is an error.
+"""
+
+import io
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from .._files import write_text_atomic
+
+TrialsFormat = Literal["csv", "parquet", "jsonl"]
+SESSION_FILE = "session.json"
+
+
+class SessionExistsError(FileExistsError):
+    """A session directory with this name already exists; session data is never overwritten."""
+
+
+@dataclass(frozen=True)
+class SimulatedSession:
+    """One session a simulated subject ran: its trials and what it ran with."""
+
+    subject_id: str
+    session_index: int
+    task: str
+    profile: str
+    start: datetime
+    rig_id: str
+    parameters: dict[str, Any]
+    """The task parameters the subject ran with (the suggested ones, defaults filled in)."""
+    ignored_parameters: tuple[str, ...]
+    """Suggested parameters this simulator does not model (recorded, not silently dropped)."""
+    truth: dict[str, float]
+    """The subject's latent parameters during the session (e.g. its true psychometric threshold)."""
+    trials: pd.DataFrame
+
+    @property
+    def duration(self) -> float:
+        """Seconds from session start to the end of the last trial (0 without trials)."""
+        if self.trials.empty:
+            return 0.0
+        return float(self.trials["end_time"].max())
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(seconds=math.ceil(self.duration))
+
+    @property
+    def name(self) -> str:
+        """The data directory's name, AIND style: ``behavior_<subject>_<date>_<time>``."""
+        return f"behavior_{self.subject_id}_{self.start:%Y-%m-%d_%H-%M-%S}"
+
+    def metadata(self) -> dict[str, Any]:
+        """The ``session.json`` document."""
+        trials = self.trials
+        rewards = trials["reward_volume_ul"] if "reward_volume_ul" in trials else pd.Series(dtype=float)
+        finished = _finished(trials)
+        total_reward = round(float(rewards.sum()), 3)
+        epoch = {
+            "stimulus_name": self.task,
+            "stimulus_start_time": self.start.isoformat(),
+            "stimulus_end_time": self.end.isoformat(),
+            "stimulus_modalities": ["Visual"],
+            "stimulus_parameters": [self.parameters],
+            "trials_total": len(trials),
+            "trials_finished": finished,
+            "trials_rewarded": int((rewards > 0).sum()),
+            "reward_consumed_during_epoch": total_reward,
+        }
+        return {
+            "subject_id": self.subject_id,
+            "session_start_time": self.start.isoformat(),
+            "session_end_time": self.end.isoformat(),
+            "session_type": self.task,
+            "rig_id": self.rig_id,
+            "experimenter_full_name": ["simulated"],
+            "stimulus_epochs": [epoch],
+            "reward_consumed_total": total_reward,
+            "reward_consumed_unit": "microliter",
+            "notes": "Simulated session (curriculum_contract.simulate); not real animal data.",
+            "simulation": {
+                "profile": self.profile,
+                "session_index": self.session_index,
+                "ignored_parameters": list(self.ignored_parameters),
+                "truth": {k: _json_number(v) for k, v in self.truth.items()},
+            },
+        }
+
+
+def _finished(trials: pd.DataFrame) -> int:
+    """Trials that ran to an outcome: a choice (two-alternative) or not aborted (change detection)."""
+    if "choice" in trials:
+        return int((trials["choice"] != 0).sum())
+    if "aborted" in trials:
+        return int((~trials["aborted"].astype(bool)).sum())
+    return len(trials)
+
+
+def _json_number(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), 6)
+
+
+def write_session(
+    session: SimulatedSession, root: str | os.PathLike[str], *, trials_format: TrialsFormat = "csv"
+) -> Path:
+    """Write ``session`` as a new data directory under ``root`` and return its path."""
+    directory = Path(root) / session.name
+    try:
+        directory.mkdir(parents=True, exist_ok=False)
+    except FileExistsError:
+        raise SessionExistsError(f"session directory {directory} already exists; it is never overwritten") from None
+    _write_trials(session.trials, directory, trials_format)
+    write_text_atomic(directory / SESSION_FILE, json.dumps(session.metadata(), indent=2) + "\n")
+    return directory
+
+
+def _write_trials(trials: pd.DataFrame, directory: Path, trials_format: TrialsFormat) -> Path:
+    path = directory / f"trials.{trials_format}"
+    if trials_format == "csv":
+        buffer = io.StringIO()
+        trials.to_csv(buffer, index=False)
+        return write_text_atomic(path, buffer.getvalue())
+    if trials_format == "jsonl":
+        text = trials.to_json(orient="records", lines=True) if len(trials) else ""
+        return write_text_atomic(path, text)
+    if trials_format == "parquet":
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        os.close(handle)
+        try:
+            trials.to_parquet(temporary, index=False)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return path
+    raise ValueError(f"trials_format must be csv, parquet or jsonl, got {trials_format!r}")
