@@ -29,7 +29,11 @@ def main() -> None:
     repeat = parser.parse_args().repeat
     env = {**os.environ, "PYTHONPATH": str(CURRICULA)}
     commands = {
-        "floor: import aind_behavior_curriculum, pandas": [sys.executable, "-c", "import aind_behavior_curriculum, pandas"],
+        "floor: import aind_behavior_curriculum, pandas": [
+            sys.executable,
+            "-c",
+            "import aind_behavior_curriculum, pandas",
+        ],
         "curriculum run --path <session>": [sys.executable, "-m", "toy_curriculum", "run", "--path", str(SESSION)],
         "curriculum version": [sys.executable, "-m", "toy_curriculum", "version"],
     }

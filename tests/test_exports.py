@@ -5,6 +5,8 @@ import importlib
 import pytest
 
 PACKAGES = [
+    "curriculum_contract.demo",
+    "curriculum_contract.launcher_adapter",
     "curriculum_contract.scaffold",
     "curriculum_contract.sdk",
     "curriculum_contract.sdk.metrics",

@@ -1,0 +1,80 @@
+"""What a rig's launcher calls after a session: run a curriculum safely and record what it said.
+
+``launch`` returns a validated suggestion or raises one of the typed errors below (recorded as a
+skip); ``run_or_skip`` returns ``None`` instead. Module imports stay light: the contract's models
+(pydantic, the DSL) load only when output is validated.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from ._bootstrap import ensure_environment
+from ._errors import (
+    AdapterError,
+    BootstrapFailed,
+    ContractViolation,
+    CurriculumNotFound,
+    ProcessFailed,
+    SessionDataViolation,
+    StoreError,
+    SubjectNotEnrolled,
+    SubmoduleNotReady,
+    TimedOut,
+)
+from ._feed import SESSION_METADATA_FILE, SESSION_METADATA_KEY
+from ._guard import SessionSnapshot
+from ._launch import DEFAULT_TIMEOUT_S, Environment, LaunchResult, Timings, enroll, launch, run_or_skip
+from ._locate import CurriculumLocation, Provenance, locate_curriculum
+from ._process import Dialect, ProcessResult, build_init_argv, build_run_argv, clean_environment, run_process
+from ._store import HistoryStore, SessionRecord, store_url
+
+if TYPE_CHECKING:
+    from ._validate import ValidatedOutput, parse_output
+
+_LAZY = {"ValidatedOutput": "._validate", "parse_output": "._validate"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "SESSION_METADATA_FILE",
+    "SESSION_METADATA_KEY",
+    "AdapterError",
+    "BootstrapFailed",
+    "ContractViolation",
+    "CurriculumLocation",
+    "CurriculumNotFound",
+    "Dialect",
+    "Environment",
+    "HistoryStore",
+    "LaunchResult",
+    "ProcessFailed",
+    "ProcessResult",
+    "Provenance",
+    "SessionDataViolation",
+    "SessionRecord",
+    "SessionSnapshot",
+    "StoreError",
+    "SubjectNotEnrolled",
+    "SubmoduleNotReady",
+    "TimedOut",
+    "Timings",
+    "ValidatedOutput",
+    "build_init_argv",
+    "build_run_argv",
+    "clean_environment",
+    "enroll",
+    "ensure_environment",
+    "launch",
+    "locate_curriculum",
+    "parse_output",
+    "run_or_skip",
+    "run_process",
+    "store_url",
+]

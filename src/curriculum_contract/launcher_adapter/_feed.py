@@ -1,0 +1,241 @@
+"""Feed a session directory before the run and write the adapter's outputs into it after.
+
+Before the run the subject's trainer state and history go to the contract's places
+(``curriculum/trainer_state.json``, ``curriculum/history.json``) as **new** files. A file the session
+already holds is never overwritten: an identical trainer state is used as is; a different one stays
+untouched, the store's state is written outside the session and passed with
+``--input-trainer-state``, and a warning says so.
+
+After the run the validated suggestion goes to ``curriculum/suggestion.json`` and, when the session
+has an AIND-style ``session.json``, a ``"curriculum"`` entry (see :func:`metadata_entry`) is added
+to it; every other key is kept as it was. Each write goes to a temporary file in the same folder,
+is read back, then moved into place with ``os.replace``, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ._errors import AdapterError
+
+# The contract's documented places (``sdk._layout``), repeated here so that feeding a session does not
+# import the SDK (pydantic, the DSL) before the curriculum starts; a test pins them to the SDK's.
+TRAINER_STATE_FILE = "curriculum/trainer_state.json"
+HISTORY_FILE = "curriculum/history.json"
+SUGGESTION_FILE = "curriculum/suggestion.json"
+
+#: The session's own metadata file (AIND ``session.json``), annotated when present.
+SESSION_METADATA_FILE = "session.json"
+#: The key the adapter adds to ``session.json``.
+SESSION_METADATA_KEY = "curriculum"
+#: Marks the ``session.json`` entry as the adapter's, so a later attempt may replace it.
+METADATA_SOURCE = "curriculum-contract"
+
+
+@dataclass(frozen=True)
+class FedInputs:
+    """What :func:`feed_session` placed, and where the curriculum reads its trainer state."""
+
+    trainer_state_file: Path
+    """Absolute path of the trainer state the curriculum starts from."""
+    pass_explicitly: bool
+    """True when that file is outside the session: it must be passed with ``--input-trainer-state``."""
+    created: tuple[str, ...]
+    """Session-relative files the adapter created."""
+    warnings: tuple[str, ...]
+
+
+def _read_json(path: Path) -> tuple[Any, str | None]:
+    """The JSON in ``path``, or None and the reason it could not be read."""
+    try:
+        return json.loads(path.read_bytes()), None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return None, " ".join(str(exc).split())
+
+
+def _dumps(value: Any, indent: int | None = 2) -> bytes:
+    return (json.dumps(value, indent=indent, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_atomic(path: Path, data: bytes, *, new: bool = False) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder.
+
+    ``new=True`` never replaces an existing file: it fails with ``FileExistsError`` instead.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if tmp.read_bytes() != data:
+            raise OSError(f"read-back of {tmp} differs from what was written")
+        if new:
+            _link_new(tmp, path)
+        else:
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _link_new(tmp: Path, path: Path) -> None:
+    """Move ``tmp`` to ``path`` unless ``path`` exists (a hard link fails on an existing name)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:  # a filesystem without hard links
+        if os.path.lexists(path):
+            raise FileExistsError(f"{path} already exists") from None
+        os.replace(tmp, path)
+
+
+def _failed(what: str, path: Path, exc: OSError) -> AdapterError:
+    return AdapterError(f"could not write {what} {path}: {exc.strerror or exc}")
+
+
+def feed_session(
+    session_dir: Path,
+    trainer_state: Mapping[str, Any],
+    history: Mapping[str, Any] | None,
+    *,
+    work_dir: Path,
+    state_source: str = "the store",
+) -> FedInputs:
+    """Place the starting trainer state and the history (JSON-ready) in ``session_dir``."""
+    created: list[str] = []
+    warnings: list[str] = []
+    state_file = session_dir / TRAINER_STATE_FILE
+    pass_explicitly = False
+    if not os.path.lexists(state_file):
+        _write_new(state_file, _dumps(dict(trainer_state)), "the trainer state")
+        created.append(TRAINER_STATE_FILE)
+    else:
+        held, problem = _read_json(state_file)
+        if problem is not None or held != trainer_state:
+            why = f"is unreadable ({problem})" if problem else f"differs from {state_source}'s"
+            outside = work_dir / "input_trainer_state.json"
+            try:
+                write_atomic(outside, _dumps(dict(trainer_state)))
+            except OSError as exc:
+                raise _failed("the trainer state", outside, exc) from exc
+            state_file, pass_explicitly = outside, True
+            warnings.append(
+                f"the session's {TRAINER_STATE_FILE} {why}: left untouched, "
+                f"{state_source}'s state was passed with --input-trainer-state"
+            )
+    if history is not None:
+        history_file = session_dir / HISTORY_FILE
+        if not os.path.lexists(history_file):
+            _write_new(history_file, _dumps(dict(history)), "the history")
+            created.append(HISTORY_FILE)
+        elif _read_json(history_file)[0] != history:
+            warnings.append(
+                f"the session's {HISTORY_FILE} differs from {state_source}'s history: "
+                "left untouched, the curriculum reads the session's file"
+            )
+    return FedInputs(state_file.absolute(), pass_explicitly, tuple(created), tuple(warnings))
+
+
+def _write_new(path: Path, data: bytes, what: str) -> None:
+    try:
+        write_atomic(path, data, new=True)
+    except OSError as exc:
+        raise _failed(what, path, exc) from exc
+
+
+def write_suggestion(session_dir: Path, document: Mapping[str, Any]) -> tuple[Path, list[str]]:
+    """Write the validated suggestion to ``curriculum/suggestion.json``; returns it and any warnings.
+
+    A different suggestion already there (an earlier attempt) is kept under a dated name first.
+    """
+    path = session_dir / SUGGESTION_FILE
+    data = _dumps(dict(document))
+    warnings: list[str] = []
+    try:
+        if os.path.lexists(path):
+            if path.is_file() and path.read_bytes() == data:
+                return path, warnings
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            kept = path.with_name(f"suggestion.previous-{stamp}.json")
+            write_atomic(kept, path.read_bytes(), new=True)  # keep the earlier file before replacing it
+            warnings.append(f"an earlier {SUGGESTION_FILE} was kept as {kept.name}")
+        write_atomic(path, data)
+    except OSError as exc:
+        raise _failed("the suggestion", path, exc) from exc
+    return path, warnings
+
+
+def metadata_entry(
+    *,
+    curriculum_name: str | None,
+    curriculum_version: str | None,
+    curriculum_commit: str | None,
+    stage_before: str | None,
+    stage_after: str | None,
+    metrics: Mapping[str, Any],
+    legacy: bool,
+    warnings: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The ``"curriculum"`` entry the adapter adds to ``session.json``."""
+    return {
+        "source": METADATA_SOURCE,
+        "curriculum_name": curriculum_name,
+        "curriculum_version": curriculum_version,
+        "curriculum_commit": curriculum_commit,
+        "stage_before": stage_before,
+        "stage_after": stage_after,
+        "metrics": dict(metrics),
+        "legacy_output": legacy,
+        "suggestion_file": SUGGESTION_FILE,
+        "warnings": list(warnings),
+        "recorded_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def _indent_of(text: str) -> int | None:
+    """The indentation the file was written with, so the rewrite looks like the original."""
+    lines = text.splitlines()
+    if len(lines) < 2:
+        return None
+    second = lines[1]
+    return (len(second) - len(second.lstrip(" "))) or None
+
+
+def annotate_session_metadata(session_dir: Path, entry: Mapping[str, Any]) -> tuple[Path | None, list[str]]:
+    """Add ``entry`` under ``"curriculum"`` in the session's ``session.json`` when there is one.
+
+    Returns the file (None when nothing was written) and warnings. The file is left untouched when
+    it is not a JSON object or already holds a ``"curriculum"`` key written by something else.
+    """
+    path = session_dir / SESSION_METADATA_FILE
+    if not path.is_file():
+        return None, []
+    try:
+        text = path.read_bytes().decode("utf-8")
+        original = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return None, [f"{SESSION_METADATA_FILE} left untouched: not readable JSON ({' '.join(str(exc).split())})"]
+    if not isinstance(original, dict):
+        return None, [f"{SESSION_METADATA_FILE} left untouched: its top level is not a JSON object"]
+    existing = original.get(SESSION_METADATA_KEY)
+    if existing is not None and not (isinstance(existing, dict) and existing.get("source") == METADATA_SOURCE):
+        return None, [
+            f"{SESSION_METADATA_FILE} left untouched: it already has a {SESSION_METADATA_KEY!r} key "
+            "that the adapter did not write"
+        ]
+    updated = {**original, SESSION_METADATA_KEY: dict(entry)}
+    try:
+        write_atomic(path, _dumps(updated, _indent_of(text)))
+    except OSError as exc:
+        raise _failed("the session metadata", path, exc) from exc
+    return path, []

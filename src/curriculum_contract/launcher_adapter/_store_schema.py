@@ -1,0 +1,136 @@
+"""The history store's tables and SQLite settings (SQLAlchemy Core, imported on first use)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ._errors import StoreError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+#: Version of the store's tables; a store written by a newer adapter is refused.
+SCHEMA_VERSION = 1
+#: ``contract_version`` of the history documents the store writes (== ``sdk.CONTRACT_VERSION``; a test
+#: pins it), so that feeding a session needs no pydantic import before the curriculum starts.
+HISTORY_CONTRACT_VERSION = "1.0.0"
+#: SQLite waits this long for another process's write lock before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+INSTALL_HINT = "pip install 'curriculum-contract[launcher]'"
+
+
+#: The session columns a subject's history is built from.
+HISTORY_COLUMNS = ("id", "session", "curriculum_name", "stage_before", "stage_after", "metrics", "started_at")
+
+
+def import_sqlalchemy() -> Any:
+    try:
+        import sqlalchemy
+    except ImportError:
+        raise StoreError(f"the history store needs SQLAlchemy: {INSTALL_HINT}") from None
+    return sqlalchemy
+
+
+_TABLES: dict[str, Any] = {}
+_TABLES_LOCK = threading.Lock()
+
+
+def tables() -> dict[str, Any]:
+    """The store's tables, built once per process (SQLAlchemy is imported here)."""
+    with _TABLES_LOCK:
+        if _TABLES:
+            return _TABLES
+        sa = import_sqlalchemy()
+        md = sa.MetaData()
+        when = sa.DateTime(timezone=True)
+        _TABLES["meta"] = sa.Table(
+            "store_meta",
+            md,
+            sa.Column("key", sa.String(64), primary_key=True),
+            sa.Column("value", sa.String(256), nullable=False),
+        )
+        _TABLES["enrollments"] = sa.Table(
+            "enrollments",
+            md,
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("subject", sa.String(256), nullable=False, index=True),
+            sa.Column("curriculum_name", sa.String(256)),
+            sa.Column("curriculum_version", sa.String(128)),
+            sa.Column("stage", sa.String(256)),
+            sa.Column("trainer_state", sa.JSON, nullable=False),
+            sa.Column("provenance", sa.JSON),
+            sa.Column("created_at", when, nullable=False),
+        )
+        _TABLES["sessions"] = sa.Table(
+            "sessions",
+            md,
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("subject", sa.String(256), nullable=False),
+            sa.Column("session", sa.String(512), nullable=False),
+            sa.Column("session_path", sa.Text, nullable=False),
+            sa.Column("status", sa.String(16), nullable=False),
+            sa.Column("reason", sa.Text),
+            sa.Column("curriculum_name", sa.String(256)),
+            sa.Column("curriculum_version", sa.String(128)),
+            sa.Column("curriculum_commit", sa.String(64)),
+            sa.Column("provenance", sa.JSON),
+            sa.Column("dialect", sa.String(16)),
+            sa.Column("stage_before", sa.String(256)),
+            sa.Column("stage_after", sa.String(256)),
+            sa.Column("metrics", sa.JSON),
+            sa.Column("suggestion", sa.JSON),
+            sa.Column("trainer_state", sa.JSON),
+            sa.Column("input_trainer_state", sa.JSON),
+            sa.Column("warnings", sa.JSON, nullable=False),
+            sa.Column("legacy", sa.Boolean, nullable=False),
+            sa.Column("attempts", sa.Integer, nullable=False),
+            sa.Column("started_at", when, nullable=False),
+            sa.Column("finished_at", when, nullable=False),
+            sa.Column("duration_s", sa.Float),
+            sa.Column("bootstrap_s", sa.Float),
+            sa.Column("run_s", sa.Float),
+            sa.UniqueConstraint("subject", "session", name="uq_sessions_subject_session"),
+            sa.CheckConstraint("status IN ('ok', 'skipped')", name="ck_sessions_status"),
+        )
+        _TABLES["metadata"] = md
+        return _TABLES
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def configure_sqlite(sa: Any, engine: Any) -> None:
+    """WAL, a busy timeout and explicit transactions, so concurrent writers queue instead of failing."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # A deferred transaction that reads then writes cannot wait for the lock: take it up front.
+        mode = "IMMEDIATE" if conn.get_execution_options().get("curriculum_write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def begin(engine: Any, *, write: bool) -> Iterator[sa.Connection]:
+    with engine.connect() as conn:
+        conn.execution_options(curriculum_write=write)
+        with conn.begin():
+            yield conn

@@ -1,0 +1,176 @@
+"""A stand-in ``curriculum`` program for the adapter's tests, built from the contract's models.
+
+It speaks both dialects (``run --path`` / ``run --data-directory --input-trainer-state``, ``init``)
+and can misbehave on request: ``write_program(dir, behaviour)`` writes an executable script that
+starts this module with a fixed behaviour (the adapter runs programs with a clean environment, so
+the behaviour is baked into the script rather than passed through a variable).
+
+Behaviours: ok, legacy, fail, hang, junk, wrong_shape, edit, delete, outside, signal, asset.
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Literal
+
+from aind_behavior_curriculum import Metrics, Stage, Task, TaskParameters, Trainer, create_curriculum
+
+HERE = Path(__file__).parent
+VERSION = "0.3.0"
+#: A session advances from stage_a to stage_b when its trials.csv has at least this many rows.
+ADVANCE_AT = 5
+
+
+class FakeParameters(TaskParameters):
+    reward_ul: float = 3.0
+
+
+class FakeTask(Task):
+    name: Literal["FakeTask"] = "FakeTask"
+    task_parameters: FakeParameters
+
+
+class FakeMetrics(Metrics):
+    n_trials: int
+
+
+def enough_trials(metrics: FakeMetrics) -> bool:
+    return metrics.n_trials >= ADVANCE_AT
+
+
+FakeCurriculum = create_curriculum("FakeCurriculum", VERSION, (FakeTask,))
+CURRICULUM = FakeCurriculum()
+STAGE_A = Stage(name="stage_a", task=FakeTask(task_parameters=FakeParameters()))
+STAGE_B = Stage(name="stage_b", task=FakeTask(task_parameters=FakeParameters(reward_ul=2.0)))
+CURRICULUM.add_stage_transition(STAGE_A, STAGE_B, enough_trials)
+TRAINER = Trainer(CURRICULUM)
+
+
+def enrollment(stage: str | None = None) -> dict:
+    """The JSON trainer state ``init`` prints."""
+    if stage is None:
+        state = TRAINER.create_enrollment()
+    else:
+        chosen = next(s for s in CURRICULUM.see_stages() if s.name == stage)
+        state = TRAINER.create_trainer_state(stage=chosen, is_on_curriculum=True, active_policies=[])
+    return json.loads(state.model_dump_json())
+
+
+def write_program(directory: Path, behaviour: str = "ok") -> Path:
+    """An executable ``curriculum`` script in ``directory`` running this module with ``behaviour``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    script = directory / "curriculum"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        f"sys.path.insert(0, {str(HERE)!r})\n"
+        "from fake_curriculum import main\n"
+        f"sys.exit(main(sys.argv[1:], {behaviour!r}))\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return script
+
+
+def _n_trials(data: Path) -> int:
+    trials = data / "trials.csv"
+    return max(0, len(trials.read_text(encoding="utf-8").splitlines()) - 1) if trials.is_file() else 0
+
+
+def _suggest(data: Path, state_file: Path, legacy: bool) -> dict:
+    from curriculum_contract.sdk import CONTRACT_VERSION, Decision, Suggestion
+
+    state = TRAINER.trainer_state_model.model_validate_json(state_file.read_text(encoding="utf-8"))
+    metrics = FakeMetrics(n_trials=_n_trials(data))
+    after = TRAINER.evaluate(state, metrics)
+    document = {
+        "trainer_state": json.loads(after.model_dump_json()),
+        "metrics": metrics.model_dump(mode="json"),
+        "version": VERSION,
+        "dsl_version": "0.0.42",
+    }
+    if legacy:
+        return document
+    history_file = data / "curriculum" / "history.json"
+    history = json.loads(history_file.read_text()) if history_file.is_file() else None
+    before, now = state.stage.name, after.stage.name
+    decision = Decision(
+        stage_before=before,
+        stage_after=now,
+        stage_changed=before != now,
+        history="missing" if history is None else ("first_session" if history["first_session"] else "present"),
+        previous_sessions=0 if history is None else len(history["sessions"]),
+        transitions=[],
+        policy_transitions=[],
+        policies=[],
+        summary=f"{before} -> {now}: n_trials={metrics.n_trials} (advance at {ADVANCE_AT})",
+    )
+    document.update(
+        contract_version=CONTRACT_VERSION,
+        curriculum_name=CURRICULUM.name,
+        data_directory=str(data),
+        decision=decision.model_dump(mode="json"),
+    )
+    suggestion = Suggestion.model_validate_json(json.dumps(document))  # a valid contract document
+    return json.loads(suggestion.model_dump_json())
+
+
+def main(argv: list[str], behaviour: str = "ok") -> int:
+    parser = argparse.ArgumentParser(prog="curriculum")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run")
+    run.add_argument("--path", "--data-directory", dest="path", type=Path, required=True)
+    run.add_argument("--input-trainer-state", type=Path)
+    run.add_argument("--curriculum")
+    run.add_argument("--opt", action="append", default=[])
+    init = commands.add_parser("init")
+    init.add_argument("--stage")
+    init.add_argument("--curriculum")
+    args = parser.parse_args(argv)
+
+    if args.command == "init":
+        if behaviour == "junk":
+            print("hello, not json")
+            return 0
+        print(json.dumps(enrollment(args.stage)))
+        return 0
+
+    data: Path = args.path
+    state_file = args.input_trainer_state or data / "curriculum" / "trainer_state.json"
+    print(f"fake curriculum: {behaviour} on {data}", file=sys.stderr)
+    if behaviour == "fail":
+        print("Traceback (most recent call last):\nValueError: trials.csv has no 'outcome' column", file=sys.stderr)
+        return 4
+    if behaviour == "hang":
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        time.sleep(600)
+    if behaviour == "signal":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if behaviour == "edit":
+        with open(data / "trials.csv", "a", encoding="utf-8") as handle:
+            handle.write("999,1\n")
+    if behaviour == "delete":
+        (data / "trials.csv").unlink()
+    if behaviour == "outside":
+        (data.parent / "escaped.txt").write_text("written outside the session", encoding="utf-8")
+    document = _suggest(data, state_file, legacy=behaviour == "legacy")
+    if behaviour == "asset":
+        (data / "curriculum" / "plot.txt").write_text("a declared asset", encoding="utf-8")
+        document["assets"] = ["curriculum/plot.txt"]
+    if behaviour == "junk":
+        print("INFO computing metrics...")
+    if behaviour == "wrong_shape":
+        document = {"trainer_state": "not a state", "metrics": [], "contract_version": "1.0.0"}
+    if "opt_echo" in behaviour:
+        document.setdefault("warnings", []).append("opts=" + ",".join(args.opt))
+    print(json.dumps(document))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

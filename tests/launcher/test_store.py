@@ -1,0 +1,216 @@
+"""The history store on a real SQLite file: answers, replacement of a repeated session, races."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from workers import record_many
+
+from curriculum_contract.launcher_adapter._errors import StoreError
+from curriculum_contract.launcher_adapter._store import HistoryStore, SessionRecord, now, store_url
+from curriculum_contract.launcher_adapter._store_reads import read_sqlite
+from curriculum_contract.sdk import History
+
+
+def _state(stage: str, marker: int = 0) -> dict:
+    return {"curriculum": {"name": "Fake"}, "stage": {"name": stage}, "marker": marker}
+
+
+def _record(subject: str, session: str, status: str = "ok", **values) -> SessionRecord:
+    values.setdefault("started_at", now())
+    values.setdefault("finished_at", now())
+    return SessionRecord(subject=subject, session=session, session_path=f"/data/{session}", status=status, **values)
+
+
+def test_plain_path_is_a_sqlite_file_and_urls_are_kept(tmp_path: Path) -> None:
+    assert store_url(tmp_path / "h.sqlite") == "sqlite:///" + (tmp_path / "h.sqlite").resolve().as_posix()
+    assert store_url("postgresql+psycopg://u:p@db/rigs") == "postgresql+psycopg://u:p@db/rigs"
+    assert HistoryStore("postgresql+psycopg://u:secret@db/rigs").where == "db/rigs"
+
+
+def test_schema_is_created_once_and_reopening_keeps_rows(store_path: Path) -> None:
+    HistoryStore(store_path).record_enrollment("M1", _state("stage_a"), curriculum_name="Fake")
+    again = HistoryStore(store_path)
+    assert again.subjects() == ["M1"]
+    with sqlite3.connect(store_path) as db:
+        tables = {row[0] for row in db.execute("select name from sqlite_master where type='table'")}
+        assert {"enrollments", "sessions", "store_meta"} <= tables
+        assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
+        assert db.execute("select value from store_meta where key='schema_version'").fetchone()[0] == "1"
+
+
+def test_latest_trainer_state_follows_enrollments_and_ok_sessions(store_path: Path) -> None:
+    store = HistoryStore(store_path)
+    assert store.latest_trainer_state("M1") is None
+    store.record_enrollment("M1", _state("stage_a"), curriculum_name="Fake")
+    assert store.latest_trainer_state("M1") == _state("stage_a")
+
+    store.record_session(_record("M1", "s1", trainer_state=_state("stage_b", 1), input_trainer_state=_state("stage_a")))
+    assert store.latest_trainer_state("M1") == _state("stage_b", 1)
+
+    store.record_session(_record("M1", "s2", status="skipped", reason="boom"))
+    assert store.latest_trainer_state("M1") == _state("stage_b", 1), "a skipped session suggests nothing"
+
+    # Launching s1 again starts from the state s1 started from, not from its own suggestion.
+    assert store.latest_trainer_state("M1", session="s1") == _state("stage_a")
+    # A re-enrollment (e.g. at another stage) is newer than every session: it wins.
+    store.record_enrollment("M1", _state("final"), curriculum_name="Fake")
+    assert store.latest_trainer_state("M1") == _state("final")
+    assert store.latest_trainer_state("M2") is None
+
+
+def test_a_repeated_session_replaces_its_row(store_path: Path) -> None:
+    store = HistoryStore(store_path)
+    first = store.record_session(_record("M1", "s1", status="skipped", reason="timed out"))
+    other = store.record_session(_record("M1", "s2", trainer_state=_state("stage_a")))
+    again = store.record_session(_record("M1", "s1", trainer_state=_state("stage_b"), metrics={"n": 3}))
+    assert again == first != other
+    rows = store.session_rows("M1")
+    assert [(r["session"], r["status"], r["attempts"]) for r in rows] == [("s1", "ok", 2), ("s2", "ok", 1)]
+    assert rows[0]["reason"] is None and rows[0]["metrics"] == {"n": 3}
+    with sqlite3.connect(store_path) as db:
+        assert db.execute("select count(*) from sessions where session='s1'").fetchone()[0] == 1
+
+
+def test_history_dataframe(store_path: Path) -> None:
+    store = HistoryStore(store_path)
+    store.record_session(
+        _record("M1", "s1", stage_before="a", stage_after="b", metrics={"n_trials": 120, "curve": [1, 2]},
+                trainer_state=_state("b"), curriculum_name="Fake", curriculum_version="1.0.0", run_s=0.5)
+    )  # fmt: skip
+    store.record_session(_record("M2", "s9", status="skipped", reason="subject 'M2' not enrolled"))
+    frame = store.history()
+    assert list(frame["session"]) == ["s1", "s9"]
+    assert frame.loc[0, "metrics.n_trials"] == 120
+    assert "metrics.curve" not in frame.columns  # only scalar metrics become columns
+    assert frame.loc[0, "metrics"] == {"n_trials": 120, "curve": [1, 2]}
+    assert str(frame["started_at"].dt.tz) == "UTC"
+    only = store.history("M2")
+    assert list(only["status"]) == ["skipped"] and only.loc[0, "reason"].startswith("subject")
+    empty = HistoryStore(store_path.with_name("empty.sqlite")).history()
+    assert empty.empty and "stage_after" in empty.columns
+
+
+def test_history_document_first_session_and_present(store_path: Path) -> None:
+    store = HistoryStore(store_path)
+    first = store.history_document("M1", "Fake")
+    assert first == History.first(subject_id="M1", curriculum_name="Fake")
+
+    for n, stage in enumerate(["a", "a", "b"]):
+        store.record_session(
+            _record("M1", f"s{n}", stage_before=stage, stage_after="b", metrics={"n": n}, trainer_state=_state("b"),
+                    curriculum_name="Fake", started_at=now() + timedelta(seconds=n))
+        )  # fmt: skip
+    store.record_session(_record("M1", "s3", status="skipped", reason="x", curriculum_name="Fake"))
+    store.record_session(_record("M1", "other", curriculum_name="Other", trainer_state=_state("z")))
+
+    history = store.history_document("M1", "Fake")
+    assert not history.first_session
+    assert [(e.session, e.stage, e.metrics) for e in history.sessions] == [
+        ("s0", "a", {"n": 0}), ("s1", "a", {"n": 1}), ("s2", "b", {"n": 2})
+    ]  # fmt: skip
+    # Launching s1 again: its history is what came before it.
+    assert [e.session for e in store.history_document("M1", "Fake", before_session="s1").sessions] == ["s0"]
+    assert store.history_document("M1", "Fake", before_session="s0").first_session
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.sqlite"
+    bogus.write_bytes(b"these are my notes, not a database" * 100)
+    with pytest.raises(StoreError, match=r"notes\.sqlite.*not a database"):
+        HistoryStore(bogus).latest_trainer_state("M1")
+    assert bogus.read_bytes().startswith(b"these are my notes")
+
+
+def test_a_store_from_a_newer_adapter_is_refused(store_path: Path) -> None:
+    HistoryStore(store_path).subjects()
+    with sqlite3.connect(store_path) as db:
+        db.execute("update store_meta set value='99' where key='schema_version'")
+    with pytest.raises(StoreError, match="schema version 99"):
+        HistoryStore(store_path).subjects()
+    with pytest.raises(StoreError, match="schema version 99"):
+        HistoryStore(store_path).latest_trainer_state("M1")
+
+
+def test_both_readers_give_the_same_answers(store_path: Path) -> None:
+    """Launch-time reads of a SQLite store use the standard library; they must match SQLAlchemy's."""
+    store = HistoryStore(store_path)
+    store.record_enrollment("M1", _state("a"), curriculum_name="Fake")
+    store.record_session(
+        _record(
+            "M1",
+            "s1",
+            trainer_state=_state("b", 1),
+            input_trainer_state=_state("a"),
+            stage_before="a",
+            stage_after="b",
+            metrics={"n": 1.5},
+            curriculum_name="Fake",
+        )
+    )
+    store.record_session(_record("M1", "s2", status="skipped", reason="x", curriculum_name="Fake"))
+    store.record_session(
+        _record(
+            "M1",
+            "s3",
+            trainer_state=_state("c", 2),
+            input_trainer_state=_state("b", 1),
+            stage_before="b",
+            stage_after="c",
+            metrics={"n": [1, 2]},
+            curriculum_name="Fake",
+        )
+    )
+    store.record_session(_record("M1", "o1", trainer_state=_state("z"), curriculum_name="Other", metrics={}))
+    store.record_enrollment("M2", _state("a"), curriculum_name="Fake")
+    store.record_session(_record("M2", "t1", status="skipped", reason="y"))
+    store.record_enrollment("M2", _state("b"), curriculum_name="Fake")
+    for subject in ("M1", "M2", "M3"):
+        for session in (None, "s1", "s2", "s3", "t1", "new"):
+            core = store._read_core(subject, session)
+            fast = read_sqlite(store_path, subject, session, store.where)
+            assert fast == core, (subject, session)
+            assert fast.starting_state() == core.starting_state()
+            for name in (None, "Fake", "Other"):
+                assert fast.history(name, session) == core.history(name, session)
+    assert store.starting_point("M1", session="s3")[0] == _state("b", 1)
+    assert [e["session"] for e in store.starting_point("M1", session="new")[1]["sessions"]] == ["s1", "s3"]
+    assert store.starting_point("M2", session="new")[0] == _state("b")
+    assert store.starting_point("M3", session="new") == (None, History.first("M3", None).model_dump(mode="json"))
+
+
+def test_the_fast_reader_on_a_missing_or_empty_file(tmp_path: Path) -> None:
+    assert HistoryStore(tmp_path / "absent.sqlite").latest_trainer_state("M1") is None
+    assert not (tmp_path / "absent.sqlite").exists(), "reading does not create the store"
+    (tmp_path / "empty.sqlite").touch()
+    assert HistoryStore(tmp_path / "empty.sqlite").starting_point("M1", session="s")[0] is None
+
+
+def test_missing_folder_is_a_store_error_naming_the_path(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=str(tmp_path / "nowhere")):
+        HistoryStore(tmp_path / "nowhere" / "h.sqlite").subjects()
+
+
+def test_concurrent_writers_on_a_fresh_file_stay_consistent(store_path: Path) -> None:
+    """Several processes create the schema and write at once, for different subjects."""
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Event()
+    subjects = ["A", "B", "C"]
+    workers = [ctx.Process(target=record_many, args=(str(store_path), s, 40, start)) for s in subjects]
+    for worker in workers:
+        worker.start()
+    start.set()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    store = HistoryStore(store_path)
+    assert store.subjects() == subjects
+    for subject in subjects:
+        rows = store.session_rows(subject)
+        assert len(rows) == 40 == len({r["session"] for r in rows})
+        assert sum(r["attempts"] for r in rows) == 40 + 8
+        assert store.latest_trainer_state(subject)["n"] == 40
