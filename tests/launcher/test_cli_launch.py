@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import make_session, ready_project, tiny_curriculum_repo, tree_digest
+from launcher_support import make_session, ready_project, tiny_curriculum_repo, tree_digest
 
 from curriculum_contract.launcher_adapter._cli import exit_code_for, format_table, register
 from curriculum_contract.launcher_adapter._errors import ProcessFailed, SubjectNotEnrolled, TimedOut

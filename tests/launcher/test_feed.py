@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_session, tree_digest
+from launcher_support import make_session, tree_digest
 
 from curriculum_contract.launcher_adapter import _feed
 from curriculum_contract.launcher_adapter._feed import (

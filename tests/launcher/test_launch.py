@@ -12,8 +12,8 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
-from conftest import make_session, tiny_curriculum_repo, tree_digest
 from fake_curriculum import enrollment
+from launcher_support import make_session, tiny_curriculum_repo, tree_digest
 from workers import launch_sessions
 
 from curriculum_contract.launcher_adapter._errors import (

@@ -8,7 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import ready_project
+from launcher_support import ready_project
 
 from curriculum_contract.launcher_adapter._launch import enroll
 from curriculum_contract.launcher_adapter._store import HistoryStore

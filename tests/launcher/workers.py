@@ -55,7 +55,7 @@ def launch_sessions(
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from conftest import FakeEnvironment, make_session
+    from launcher_support import FakeEnvironment, make_session
 
     from curriculum_contract.launcher_adapter._launch import launch
 

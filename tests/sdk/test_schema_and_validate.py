@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import DATA, program
+from sdk_support import DATA, program
 
 from curriculum_contract._cli import main
 from curriculum_contract.sdk._schema import SCHEMAS, committed_schema_text, generate_schema, render_schema

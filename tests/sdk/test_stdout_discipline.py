@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from conftest import DATA, program
+from sdk_support import DATA, program
 
 from curriculum_contract.sdk.testing import assert_one_document
 
