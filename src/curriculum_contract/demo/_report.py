@@ -42,7 +42,7 @@ def format_table(rows: Sequence[SessionRow], metrics: Sequence[str]) -> str:
         body.append(
             [
                 row.subject,
-                str(row.index),
+                str(row.index + 1),
                 _cell(row.stage_before),
                 _cell(moved),
                 *(_cell(row.metrics.get(name)) for name in metrics),
