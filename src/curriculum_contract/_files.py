@@ -5,20 +5,45 @@ import tempfile
 from pathlib import Path
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and ``os.replace``."""
+def write_bytes_atomic(path: Path, data: bytes, *, new: bool = False) -> Path:
+    """Write ``data`` to ``path`` through a verified temporary file in the same folder.
+
+    ``new=True`` never replaces an existing file: it fails with ``FileExistsError`` instead. The file
+    keeps the mode it had, else gets an ordinary 0644 (``mkstemp`` alone would make it private).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = Path(name)
     try:
-        # mkstemp makes the file private (0600); keep the mode the file had, else an ordinary 0644.
-        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        if temporary.read_bytes() != data:
+            raise OSError(f"read-back of {temporary} differs from what was written")
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        if new:
+            _link_new(temporary, path)
+        else:
+            os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
     return path
+
+
+def write_text_atomic(path: Path, text: str, *, new: bool = False) -> Path:
+    """``write_bytes_atomic`` for UTF-8 text."""
+    return write_bytes_atomic(path, text.encode("utf-8"), new=new)
+
+
+def _link_new(temporary: Path, path: Path) -> None:
+    """Move ``temporary`` to ``path`` unless ``path`` exists (a hard link fails on an existing name)."""
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise
+    except OSError:  # a filesystem without hard links
+        if os.path.lexists(path):
+            raise FileExistsError(f"{path} already exists") from None
+        os.replace(temporary, path)

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .._files import write_bytes_atomic as write_atomic
 from ._errors import AdapterError
 
 # The contract's documented places (``sdk._layout``), repeated here so that feeding a session does not
@@ -62,41 +62,6 @@ def _read_json(path: Path) -> tuple[Any, str | None]:
 
 def _dumps(value: Any, indent: int | None = 2) -> bytes:
     return (json.dumps(value, indent=indent, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def write_atomic(path: Path, data: bytes, *, new: bool = False) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder.
-
-    ``new=True`` never replaces an existing file: it fails with ``FileExistsError`` instead.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if tmp.read_bytes() != data:
-            raise OSError(f"read-back of {tmp} differs from what was written")
-        if new:
-            _link_new(tmp, path)
-        else:
-            os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _link_new(tmp: Path, path: Path) -> None:
-    """Move ``tmp`` to ``path`` unless ``path`` exists (a hard link fails on an existing name)."""
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise
-    except OSError:  # a filesystem without hard links
-        if os.path.lexists(path):
-            raise FileExistsError(f"{path} already exists") from None
-        os.replace(tmp, path)
 
 
 def _failed(what: str, path: Path, exc: OSError) -> AdapterError:
