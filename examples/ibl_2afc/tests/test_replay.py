@@ -1,69 +1,43 @@
-"""The golden replay: the recorded subject must progress through the stages exactly as recorded.
+"""The golden replay: the simulated mouse of ``tests/data`` must go from in_training to trained_1b as recorded.
 
-The sample sessions (``scripts/make_sample_sessions.py``) are replayed from enrollment, as a launcher
-would run them one after another; a change that silently stops subjects from advancing fails here.
+``scripts/make_sample_sessions.py`` trained it in closed loop; here its sessions are replayed from enrollment, as
+a launcher would run them, so a change that silently stops subjects from advancing fails in CI.
 """
 
-import json
 from pathlib import Path
 
 import pytest
-from curriculum_contract.sdk import Suggestion, replay, run_session, trainer_state_path
+from curriculum_contract.sdk import ReplayStep
+from curriculum_contract.sdk.testing import GoldenReplay
 
 from ibl_2afc.curriculum import SPEC
 
-DATA = Path(__file__).parent / "data"
-MANIFEST = json.loads((DATA / "replay.json").read_text(encoding="utf-8"))
-SESSIONS = [DATA / entry["session"] for entry in MANIFEST["sessions"]]
+GOLDEN = GoldenReplay.load(Path(__file__).parent / "data", regenerate="python scripts/make_sample_sessions.py")
 
 
 @pytest.fixture(scope="module")
-def replayed() -> list[Suggestion]:
-    return replay(SPEC, SESSIONS)
+def replayed() -> list[ReplayStep]:
+    return GOLDEN.run(SPEC)
 
 
-def test_subject_progresses_as_recorded(replayed: list[Suggestion]) -> None:
-    got = [s.trainer_state.stage.name for s in replayed]
-    expected = [entry["stage_after"] for entry in MANIFEST["sessions"]]
-    table = "\n".join(
-        f"  {entry['session']}: expected {entry['stage_after']}, got {stage}; {s.decision.summary}"
-        for entry, stage, s in zip(MANIFEST["sessions"], got, replayed, strict=True)
-    )
-    assert got == expected, f"the subject no longer progresses as recorded:\n{table}"
+def test_subject_progresses_as_recorded(replayed: list[ReplayStep]) -> None:
+    GOLDEN.assert_progresses_as_recorded(replayed)
 
 
-def test_the_replay_reaches_trained_1b_through_trained_1a(replayed: list[Suggestion]) -> None:
-    stages = [s.trainer_state.stage.name for s in replayed]
+def test_each_session_holds_the_inputs_a_launcher_would_place(replayed: list[ReplayStep]) -> None:
+    """So ``curriculum run --path`` on one sample suggests what the replay does."""
+    GOLDEN.assert_inputs_as_fed(replayed)
+
+
+def test_the_replay_reaches_trained_1b_through_trained_1a(replayed: list[ReplayStep]) -> None:
+    stages = [step.suggestion.trainer_state.stage.name for step in replayed]
     assert stages.index("trained_1a") < stages.index("trained_1b")
     assert stages[0] == "in_training"
 
 
-def test_each_session_holds_the_inputs_a_launcher_would_place(replayed: list[Suggestion]) -> None:
-    """``curriculum run --path`` on each sample, from its own inputs, suggests what the replay does."""
-    for directory, from_replay in zip(SESSIONS, replayed, strict=True):
-        alone = run_session(SPEC, directory)
-        assert canonical(alone.trainer_state.model_dump(mode="json")) == canonical(
-            from_replay.trainer_state.model_dump(mode="json")
-        )
-        assert alone.metrics.model_dump(mode="json") == from_replay.metrics.model_dump(mode="json")
-        assert alone.decision.transitions == from_replay.decision.transitions
-        assert alone.decision.summary == from_replay.decision.summary
-    for before, after in zip(replayed, SESSIONS[1:], strict=False):
-        recorded = json.loads(trainer_state_path(after).read_text(encoding="utf-8"))
-        expected = before.trainer_state.model_dump(mode="json")
-        assert canonical(recorded) == canonical(expected), f"{after.name}: stale trainer state"
-
-
-def canonical(state: dict) -> dict:
-    """The DSL keeps active policies in a set's order, which changes between processes (string hashing):
-    compare them as a set. This curriculum's two policies change different parameters, so their order
-    does not change the suggested parameters."""
-    return {**state, "active_policies": sorted(state["active_policies"] or [])}
-
-
-def test_policies_shrink_the_reward_and_widen_the_contrasts(replayed: list[Suggestion]) -> None:
-    parameters = [s.trainer_state.stage.task.task_parameters for s in replayed]
-    in_training = [p for s, p in zip(replayed, parameters, strict=True) if s.trainer_state.stage.name == "in_training"]
+def test_policies_shrink_the_reward_and_widen_the_contrasts(replayed: list[ReplayStep]) -> None:
+    states = [step.suggestion.trainer_state for step in replayed]
+    in_training = [s.stage.task.task_parameters for s in states if s.stage.name == "in_training"]
     phases = [p.training_phase for p in in_training]
     assert phases == sorted(phases) and phases[-1] > phases[0]
     assert min(p.reward_volume_ul for p in in_training) < 3.0

@@ -1,59 +1,34 @@
-"""The golden replay: the recorded subject must progress through the stages exactly as recorded.
+"""The golden replay: the simulated mouse of ``tests/data`` must leave static gratings for flashed ones as recorded.
 
-The sample sessions (``scripts/make_sample_sessions.py``) are replayed from enrollment, as a launcher
-would run them one after another; a change that silently stops subjects from advancing fails here.
+Its sessions (written by ``scripts/make_sample_sessions.py``) are replayed from enrollment, one after another as
+a launcher would run them: a regimen edit that silently changes when subjects advance fails here.
 """
 
-import json
 from pathlib import Path
 
 import pytest
-from curriculum_contract.sdk import Suggestion, replay, run_session, trainer_state_path
+from curriculum_contract.sdk import ReplayStep
+from curriculum_contract.sdk.testing import GoldenReplay
 
 from visual_behavior.curriculum import SPEC
 
-DATA = Path(__file__).parent / "data"
-MANIFEST = json.loads((DATA / "replay.json").read_text(encoding="utf-8"))
-SESSIONS = [DATA / entry["session"] for entry in MANIFEST["sessions"]]
+GOLDEN = GoldenReplay.load(Path(__file__).parent / "data", regenerate="python scripts/make_sample_sessions.py")
 
 
 @pytest.fixture(scope="module")
-def replayed() -> list[Suggestion]:
-    return replay(SPEC, SESSIONS)
+def replayed() -> list[ReplayStep]:
+    return GOLDEN.run(SPEC)
 
 
-def test_subject_progresses_as_recorded(replayed: list[Suggestion]) -> None:
-    got = [s.trainer_state.stage.name for s in replayed]
-    expected = [entry["stage_after"] for entry in MANIFEST["sessions"]]
-    table = "\n".join(
-        f"  {entry['session']}: expected {entry['stage_after']}, got {stage}; {s.decision.summary}"
-        for entry, stage, s in zip(MANIFEST["sessions"], got, replayed, strict=True)
-    )
-    assert got == expected, f"the subject no longer progresses as recorded:\n{table}"
+def test_subject_progresses_as_recorded(replayed: list[ReplayStep]) -> None:
+    GOLDEN.assert_progresses_as_recorded(replayed)
 
 
-def test_the_replay_leaves_the_first_two_stages(replayed: list[Suggestion]) -> None:
-    stages = [s.trainer_state.stage.name for s in replayed]
+def test_each_session_holds_the_inputs_a_launcher_would_place(replayed: list[ReplayStep]) -> None:
+    """So ``curriculum run --path`` on one sample suggests what the replay does."""
+    GOLDEN.assert_inputs_as_fed(replayed)
+
+
+def test_the_replay_leaves_the_first_two_stages(replayed: list[ReplayStep]) -> None:
+    stages = [step.suggestion.trainer_state.stage.name for step in replayed]
     assert stages.index("TRAINING_1_gratings") < stages.index("TRAINING_2_gratings_flashed")
-
-
-def test_each_session_holds_the_inputs_a_launcher_would_place(replayed: list[Suggestion]) -> None:
-    """``curriculum run --path`` on each sample, from its own inputs, suggests what the replay does."""
-    for directory, from_replay in zip(SESSIONS, replayed, strict=True):
-        alone = run_session(SPEC, directory)
-        assert canonical(alone.trainer_state.model_dump(mode="json")) == canonical(
-            from_replay.trainer_state.model_dump(mode="json")
-        )
-        assert alone.metrics.model_dump(mode="json") == from_replay.metrics.model_dump(mode="json")
-        assert alone.decision.transitions == from_replay.decision.transitions
-        assert alone.decision.summary == from_replay.decision.summary
-    for before, after in zip(replayed, SESSIONS[1:], strict=False):
-        recorded = json.loads(trainer_state_path(after).read_text(encoding="utf-8"))
-        expected = before.trainer_state.model_dump(mode="json")
-        assert canonical(recorded) == canonical(expected), f"{after.name}: stale trainer state"
-
-
-def canonical(state: dict) -> dict:
-    """The DSL keeps active policies in a set's order, which changes between processes: compare them as a
-    set (this regimen has no policies, so the list is empty anyway)."""
-    return {**state, "active_policies": sorted(state["active_policies"] or [])}

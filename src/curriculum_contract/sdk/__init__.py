@@ -36,7 +36,7 @@ from ._layout import (
     suggestion_path,
     trainer_state_path,
 )
-from ._session import declare_asset, evaluate_session, replay, run_session
+from ._session import ReplayStep, declare_asset, evaluate_session, replay, replay_steps, run_session
 from ._spec import CurriculumSpec
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "MetricsError",
     "MigrationRequired",
     "OutputError",
+    "ReplayStep",
     "RuleReport",
     "Suggestion",
     "UsageError",
@@ -70,6 +71,7 @@ __all__ = [
     "history_path",
     "metric",
     "replay",
+    "replay_steps",
     "run_session",
     "suggestion_path",
     "trainer_state_path",

@@ -7,7 +7,9 @@
 import contextvars
 import os
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 import aind_behavior_curriculum
@@ -162,6 +164,58 @@ def run_session(
     return evaluate_session(spec, data_directory, state, history, opts=opts, warnings=warns + history_warns)
 
 
+@dataclass(frozen=True)
+class ReplayStep:
+    """One session of a replay: the inputs a launcher would have placed, and the suggestion after it."""
+
+    directory: Path
+    trainer_state: TrainerState
+    """The trainer state fed to the session: the enrollment's, then each previous suggestion's."""
+    history: History
+    """The history fed to the session: the sessions before it."""
+    suggestion: Suggestion
+
+
+def next_history(
+    history: History, session: str, stage: str, suggestion: Suggestion, date: datetime | None = None
+) -> History:
+    """``history`` with one more session, as a launcher records it after the run."""
+    entry = HistoryEntry(
+        session=session,
+        stage=stage,
+        metrics=suggestion.metrics.model_dump(mode="json"),
+        suggested_stage=suggestion.trainer_state.stage.name,
+        date=date,
+    )
+    return History(
+        contract_version=CONTRACT_VERSION,
+        subject_id=history.subject_id,
+        curriculum_name=history.curriculum_name,
+        first_session=False,
+        sessions=[*history.sessions, entry],
+    )
+
+
+def replay_steps(
+    spec: CurriculumSpec,
+    sessions: Iterable[Path],
+    *,
+    start: TrainerState | None = None,
+    opts: Mapping[str, str] | None = None,
+) -> Iterator[ReplayStep]:
+    """Run sessions one after another as a launcher would: each starts from the previous suggestion,
+    with the growing history. Each step keeps what it was fed, so a test can compare it with the
+    inputs stored in the session's folder (see ``curriculum_contract.sdk.testing.GoldenReplay``)."""
+    state = start or spec.enroll()
+    history = History.first(curriculum_name=spec.name)
+    for session in sessions:
+        directory = Path(session)
+        suggestion = evaluate_session(spec, directory, state, history, opts=opts)
+        yield ReplayStep(directory, state, history, suggestion)
+        history = next_history(history, directory.name, state.stage.name, suggestion)
+        state = suggestion.trainer_state
+
+
 def replay(
     spec: CurriculumSpec,
     sessions: Iterable[Path],
@@ -169,25 +223,5 @@ def replay(
     start: TrainerState | None = None,
     opts: Mapping[str, str] | None = None,
 ) -> list[Suggestion]:
-    """Run sessions one after another as a launcher would: each starts from the previous suggestion,
-    with the growing history. The golden replay test of a curriculum repo is built on this."""
-    state = start or spec.enroll()
-    history = History.first(curriculum_name=spec.name)
-    suggestions = []
-    for directory in sessions:
-        suggestion = evaluate_session(spec, Path(directory), state, history, opts=opts)
-        suggestions.append(suggestion)
-        entry = HistoryEntry(
-            session=Path(directory).name,
-            stage=state.stage.name,
-            metrics=suggestion.metrics.model_dump(mode="json"),
-            suggested_stage=suggestion.trainer_state.stage.name,
-        )
-        history = History(
-            contract_version=CONTRACT_VERSION,
-            curriculum_name=spec.name,
-            first_session=False,
-            sessions=[*history.sessions, entry],
-        )
-        state = suggestion.trainer_state
-    return suggestions
+    """The suggestions of ``replay_steps``: the golden replay test of a curriculum repo is built on this."""
+    return [step.suggestion for step in replay_steps(spec, sessions, start=start, opts=opts)]

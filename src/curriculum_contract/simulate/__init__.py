@@ -7,6 +7,9 @@ suggests, so a curriculum can be driven end to end without a rig::
     steps = run_training(SPEC, subject, tmp_path, sessions=20)
     [(s.index, s.stage) for s in steps]
 
+``write_sample_sessions`` does the same into a curriculum repository's ``tests/data`` and records the
+golden replay's ``replay.json``.
+
 numpy and pandas only; every subject is deterministic given its seed and the parameters it is given.
 """
 
@@ -14,6 +17,7 @@ from ._base import DEFAULT_START, SimulatedSubject
 from ._change_detection import ChangeDetectionSubject
 from ._loop import TrainingStep, run_training, stage_changes
 from ._profiles import PROFILES, SubjectProfile, get_profile
+from ._samples import write_sample_sessions
 from ._sessions import SESSION_FILE, SessionExistsError, SimulatedSession, write_session
 from ._subject import TwoAfcSubject
 
@@ -31,5 +35,6 @@ __all__ = [
     "get_profile",
     "run_training",
     "stage_changes",
+    "write_sample_sessions",
     "write_session",
 ]

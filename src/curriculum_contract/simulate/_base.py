@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ._profiles import SubjectProfile, get_profile
+from ._sessions import SimulatedSession
 
 #: The first simulated session starts here unless a subject is given another ``start``.
 DEFAULT_START = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
@@ -28,7 +30,11 @@ class LearningState:
 
 
 class SimulatedSubject:
-    """Base class: a subject id, a profile, a seed, and a session counter."""
+    """Base class: a subject id, a profile, a seed, and a session counter.
+
+    A task's subclass says what its parameters and trials are (``_validate``, ``_truth``, ``_simulate``)
+    and how the subject learns from a session (``_update``); running a session is the same for all.
+    """
 
     task: str = "task"
     defaults: Mapping[str, Any] = {}
@@ -55,6 +61,44 @@ class SimulatedSubject:
     def _draw_traits(self, rng: np.random.Generator) -> dict[str, float]:
         """Fixed per-subject traits (e.g. a side preference); subclasses override."""
         return {}
+
+    def run_session(self, parameters: Mapping[str, Any] | None = None) -> SimulatedSession:
+        """Run one session with the suggested task ``parameters``; the subject learns from it."""
+        params, ignored = self.resolve(parameters or {})
+        self._validate(params)
+        rng = self.session_rng()
+        truth = self._truth(rng, params)
+        trials = self._simulate(rng, params, truth)
+        session = SimulatedSession(
+            subject_id=self.subject_id,
+            session_index=self.sessions_run,
+            task=self.task,
+            profile=self.profile.name,
+            start=self.session_start(),
+            rig_id=f"simulated-{params['rig']}-rig",
+            parameters=params,
+            ignored_parameters=ignored,
+            truth=truth,
+            trials=trials,
+        )
+        self._update(params, trials)
+        self.sessions_run += 1
+        return session
+
+    def _validate(self, params: dict[str, Any]) -> None:
+        """Reject parameters the task cannot run (``ValueError``)."""
+
+    def _truth(self, rng: np.random.Generator, params: dict[str, Any]) -> dict[str, float]:
+        """The subject's latent parameters during this session (may draw from the session's ``rng``)."""
+        raise NotImplementedError
+
+    def _simulate(self, rng: np.random.Generator, params: dict[str, Any], truth: dict[str, float]) -> pd.DataFrame:
+        """The session's trials table."""
+        raise NotImplementedError
+
+    def _update(self, params: dict[str, Any], trials: pd.DataFrame) -> None:
+        """Learn from the session (see ``learn``)."""
+        raise NotImplementedError
 
     def session_rng(self) -> np.random.Generator:
         """The generator of the next session: depends only on the seed and the session index."""

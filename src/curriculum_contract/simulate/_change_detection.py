@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 from ._base import SimulatedSubject, lognormal
-from ._sessions import SimulatedSession
 
 SATIETY_UL = 1200.0
 IMAGES_PER_SET = 8
@@ -72,28 +71,14 @@ class ChangeDetectionSubject(SimulatedSubject):
             "satiety_ul": SATIETY_UL * self.state.motivation,
         }
 
-    def run_session(self, parameters: Mapping[str, Any] | None = None) -> SimulatedSession:
-        """Run one session with the suggested task ``parameters``; the subject learns from it."""
-        params, ignored = self.resolve(parameters or {})
+    def _validate(self, params: dict[str, Any]) -> None:
         _check(params)
-        rng = self.session_rng()
-        truth = self.detection_parameters(params)
-        trials = _simulate_trials(rng, params, truth)
-        session = SimulatedSession(
-            subject_id=self.subject_id,
-            session_index=self.sessions_run,
-            task=self.task,
-            profile=self.profile.name,
-            start=self.session_start(),
-            rig_id=f"simulated-{params['rig']}-rig",
-            parameters=params,
-            ignored_parameters=ignored,
-            truth=truth,
-            trials=trials,
-        )
-        self._update(params, trials)
-        self.sessions_run += 1
-        return session
+
+    def _truth(self, rng: np.random.Generator, params: dict[str, Any]) -> dict[str, float]:
+        return self.detection_parameters(params)
+
+    def _simulate(self, rng: np.random.Generator, params: dict[str, Any], truth: dict[str, float]) -> pd.DataFrame:
+        return _simulate_trials(rng, params, truth)
 
     def _update(self, params: dict[str, Any], trials: pd.DataFrame) -> None:
         practice = float((~trials["aborted"]).sum()) / 300.0

@@ -17,9 +17,9 @@ from typing import Protocol
 from aind_behavior_curriculum import TrainerState
 
 from .._files import write_text_atomic
-from ..sdk._contract import CONTRACT_VERSION, History, HistoryEntry, Suggestion
+from ..sdk._contract import History, Suggestion
 from ..sdk._layout import history_path, trainer_state_path
-from ..sdk._session import evaluate_session
+from ..sdk._session import evaluate_session, next_history
 from ..sdk._spec import CurriculumSpec
 from ._sessions import SimulatedSession, TrialsFormat, write_session
 
@@ -76,28 +76,9 @@ def run_training(
         write_text_atomic(history_path(directory), history.model_dump_json(indent=2) + "\n")
         suggestion = evaluate_session(spec, directory, state, history, opts=opts)
         steps.append(TrainingStep(index, directory, session, state.stage.name, suggestion))
-        history = _appended(history, directory, state, suggestion, session)
+        history = next_history(history, directory.name, state.stage.name, suggestion, session.start)
         state = suggestion.trainer_state
     return steps
-
-
-def _appended(
-    history: History, directory: Path, state: TrainerState, suggestion: Suggestion, session: SimulatedSession
-) -> History:
-    entry = HistoryEntry(
-        session=directory.name,
-        stage=state.stage.name,
-        metrics=suggestion.metrics.model_dump(mode="json"),
-        suggested_stage=suggestion.trainer_state.stage.name,
-        date=session.start,
-    )
-    return History(
-        contract_version=CONTRACT_VERSION,
-        subject_id=history.subject_id,
-        curriculum_name=history.curriculum_name,
-        first_session=False,
-        sessions=[*history.sessions, entry],
-    )
 
 
 def stage_changes(steps: list[TrainingStep]) -> list[tuple[int, str, str]]:

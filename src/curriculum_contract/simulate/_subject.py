@@ -38,7 +38,6 @@ import pandas as pd
 
 from ..sdk._psychometric import erf
 from ._base import SimulatedSubject, clip01, lognormal
-from ._sessions import SimulatedSession
 
 #: Water a subject drinks before it stops working (microliters): IBL's daily minimum is ~1 mL / 25 g.
 SATIETY_UL = 1100.0
@@ -89,29 +88,16 @@ class TwoAfcSubject(SimulatedSubject):
             "engagement_trials": self.state.motivation * (180.0 + 720.0 * skill),
         }
 
-    def run_session(self, parameters: Mapping[str, Any] | None = None) -> SimulatedSession:
-        """Run one session with the suggested task ``parameters``; the subject learns from it."""
-        params, ignored = self.resolve(parameters or {})
+    def _validate(self, params: dict[str, Any]) -> None:
         _check(params)
-        rng = self.session_rng()
+
+    def _truth(self, rng: np.random.Generator, params: dict[str, Any]) -> dict[str, float]:
         truth = self.psychometric_parameters()
-        truth["bias"] += float(rng.normal(0.0, 2.0))
-        trials = _simulate_trials(rng, params, truth)
-        session = SimulatedSession(
-            subject_id=self.subject_id,
-            session_index=self.sessions_run,
-            task=self.task,
-            profile=self.profile.name,
-            start=self.session_start(),
-            rig_id=f"simulated-{params['rig']}-rig",
-            parameters=params,
-            ignored_parameters=ignored,
-            truth=truth,
-            trials=trials,
-        )
-        self._update(params, trials)
-        self.sessions_run += 1
-        return session
+        truth["bias"] += float(rng.normal(0.0, 2.0))  # the day's side bias
+        return truth
+
+    def _simulate(self, rng: np.random.Generator, params: dict[str, Any], truth: dict[str, float]) -> pd.DataFrame:
+        return _simulate_trials(rng, params, truth)
 
     def _update(self, params: dict[str, Any], trials: pd.DataFrame) -> None:
         practice = float((trials["choice"] != 0).sum()) / 400.0
