@@ -9,7 +9,9 @@ session is timed against invoking the same ``curriculum`` executable directly in
   target <= 1.10x direct, or <= 50 ms over;
 - (b) the ``curriculum-contract launch`` CLI end to end, a fresh process each time; target <= 1.5x;
 - ``uv run [--frozen] --directory PROJECT curriculum run ...`` per call (the AIND launcher runs it
-  without ``--frozen``).
+  without ``--frozen``);
+- ``launch()`` with the preserve step (copies and hard links of the session's files, see
+  ``_preserve``) swapped for a no-op: what preserving costs per session, before/after in one run.
 
 The curriculum is the two-stage project of the adapter's e2e tests, pinned as a git submodule of a
 task repo (so the adapter's git checks are paid), locked and synced with uv in a temporary directory.
@@ -22,6 +24,7 @@ Run: ``python bench/bench_adapter.py [--rounds 15]``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -30,9 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from curriculum_contract.launcher_adapter import _launch
 from curriculum_contract.launcher_adapter._bootstrap import ensure_environment, find_uv
 from curriculum_contract.launcher_adapter._launch import enroll, launch
 from curriculum_contract.launcher_adapter._locate import locate_curriculum
@@ -122,6 +126,15 @@ def cli_command() -> tuple[list[str], str]:
     return [sys.executable, "-c", code], "python -c <launch command + exit_fast> (launch not registered yet)"
 
 
+class _NoPreserve:
+    warnings: tuple[str, ...] = ()
+
+
+@contextlib.contextmanager
+def _no_preserve(snapshot: object) -> Iterator[_NoPreserve]:
+    yield _NoPreserve()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
@@ -164,6 +177,22 @@ def main() -> None:
             own.append(elapsed - result.timings.run_s)
             return elapsed
 
+        unpreserved_own: list[float] = []
+
+        def without_preserving() -> float:
+            """launch() as it was before the preserve step: the same call with a no-op in its place."""
+            real = _launch.preserve
+            _launch.preserve = _no_preserve  # type: ignore[assignment]
+            try:
+                session = sessions.new("nopreserve")
+                start = time.perf_counter()
+                result = launch(project, session, "B3", store=store)
+                elapsed = time.perf_counter() - start
+                unpreserved_own.append(elapsed - result.timings.run_s)
+                return elapsed
+            finally:
+                _launch.preserve = real
+
         def cli_process() -> float:
             session = sessions.new("cli")
             argv = [*cli, "--curriculum", str(project), "--session", str(session), "--subject", "B2",
@@ -182,8 +211,10 @@ def main() -> None:
             return run
 
         enroll(project, "B2", store=store)
-        kinds = {"direct": direct, "launch() in-process": in_process, "CLI fresh process": cli_process,
-                 "uv run --frozen": uv_run("--frozen"), "uv run (AIND's way)": uv_run()}  # fmt: skip
+        enroll(project, "B3", store=store)
+        kinds = {"direct": direct, "launch() in-process": in_process, "launch() w/o preserving": without_preserving,
+                 "CLI fresh process": cli_process, "uv run --frozen": uv_run("--frozen"),
+                 "uv run (AIND's way)": uv_run()}  # fmt: skip
         for kind in kinds.values():  # warm-up: bytecode, page cache, the store's schema
             kind()
         samples: dict[str, list[float]] = {name: [] for name in kinds}
@@ -200,7 +231,8 @@ def main() -> None:
             print(f"{name:<24}{median * 1000:>11.0f}{median / base:>7.2f}x{(median - base) * 1000:>9.0f}"
                   f"{min(values) * 1000:>8.0f}   {targets.get(name, '')}")  # fmt: skip
         print(f"launch()'s own time per session (total minus the program's run): median "
-              f"{statistics.median(own) * 1000:.0f} ms, max {max(own) * 1000:.0f} ms")  # fmt: skip
+              f"{statistics.median(own) * 1000:.0f} ms, max {max(own) * 1000:.0f} ms; without the preserve "
+              f"step: median {statistics.median(unpreserved_own) * 1000:.0f} ms")  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -1,12 +1,15 @@
-"""Cost of the session guard (``SessionSnapshot.take`` + ``violations``) on a synthetic large session.
+"""Cost of the session guard (``take`` + preserve + ``violations``) on a synthetic large session.
 
 The session: a few huge sparse "videos" (3 x 10 GiB by default; sparse, so they cost no disk), some
 medium binary logs below the full-hash limit (fully hashed) and thousands of small files. Baselines
 measured in the same run on the same tree: (a) ``os.walk`` + ``os.stat`` of every file, the least any
 check must do; (b) reading every file below the full-hash limit once, without hashing (what the
 curriculum itself does when it loads them); (c) a naive full hash of every byte, extrapolated from
-hashing 1 GiB. Then it shows which edits are caught. Page cache is warm (a rig checks right after the
-curriculum read the files). Run: ``python bench/bench_guard.py [--large-gib 10] [--small 3000]``.
+hashing 1 GiB. The preserve step (copy the small files, hard-link the large ones, remove them after)
+is timed on its own and added to the guard's cost: the ratio before/after preserving is printed.
+Then it shows which edits are caught, and a deleted video and an edited CSV put back. Page cache is
+warm (a rig checks right after the curriculum read the files).
+Run: ``python bench/bench_guard.py [--large-gib 10] [--small 3000]``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from curriculum_contract.launcher_adapter._errors import SessionDataViolation
 from curriculum_contract.launcher_adapter._guard import FULL_HASH_LIMIT, SAMPLE_BLOCK, SessionSnapshot, sample_offsets
+from curriculum_contract.launcher_adapter._preserve import Preserved, preserve
 
 
 def make_session(root: Path, *, large: int, large_gib: float, medium: int, medium_mib: int, small: int) -> int:
@@ -145,6 +150,10 @@ def main() -> None:
         t_take = median_seconds(lambda: SessionSnapshot.take(session), args.repeats)
         snapshot = SessionSnapshot.take(session)
         t_check = median_seconds(snapshot.violations, args.repeats)
+        t_preserve = median_seconds(lambda: Preserved.create(snapshot).remove(), args.repeats)
+        kept = Preserved.create(snapshot)
+        t_remove = median_seconds(kept.remove, 1)
+        counts = kept.summary()
         video = next(session.rglob("*.avi"))
         rate = hash_rate_bytes_per_s(video, min(2**30, video.stat().st_size))
         t_naive = apparent / rate
@@ -159,6 +168,13 @@ def main() -> None:
         both = t_take + t_check
         print(f"  take() + violations()                {both:8.3f}   {both / t_stat:6.1f}x walk+stat"
               f"   {both / t_read:5.2f}x read-small")  # fmt: skip
+        print(
+            f"  preserve: create + remove            {t_preserve:8.3f}   (remove alone {t_remove:.3f}; packed "
+            f"{counts['packed']} files, {counts['packed_bytes'] / 2**20:.0f} MiB; hard-linked {counts['linked']})"
+        )
+        guarded = both + t_preserve
+        print(f"  take() + preserve + violations()     {guarded:8.3f}   {guarded / t_stat:6.1f}x walk+stat"
+              f"   {guarded / t_read:5.2f}x read-small   {guarded / both:.2f}x without preserving")  # fmt: skip
         print(
             f"  naive full hash, extrapolated        {t_naive:8.1f}   (x2 for before+after: "
             f"{2 * t_naive / both:,.0f}x the guard; hashing at {rate / 2**30:.2f} GiB/s)"
@@ -182,6 +198,23 @@ def main() -> None:
             verdict = f"CAUGHT: {found[0]}" if found else "missed"
             print(f"  {label:68s} {verdict}")
             flip_byte(path, offset, keep_mtime=keep_mtime)  # undo
+
+        print("\nrestore (each on a fresh snapshot and preserve):")
+        restores = [
+            ("a deleted video", lambda: video.unlink()),
+            ("a small file edited in place", lambda: flip_byte(small_file, 17, keep_mtime=True)),
+        ]
+        for label, damage in restores:
+            snap = SessionSnapshot.take(session)
+            with preserve(snap) as kept:
+                damage()
+                start = time.perf_counter()
+                try:
+                    snap.check(preserved=kept)
+                except SessionDataViolation as error:
+                    elapsed = time.perf_counter() - start
+                    again = "session intact after" if not snap.violations() else "STILL VIOLATED"
+                    print(f"  {label:32s} check + restore {elapsed:6.3f} s: {error.reason.split('; ', 1)[-1]}; {again}")
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

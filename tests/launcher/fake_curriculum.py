@@ -5,12 +5,16 @@ and can misbehave on request: ``write_program(dir, behaviour)`` writes an execut
 starts this module with a fixed behaviour (the adapter runs programs with a clean environment, so
 the behaviour is baked into the script rather than passed through a variable).
 
-Behaviours: ok, legacy, fail, hang, junk, wrong_shape, edit, delete, outside, signal, asset.
+Behaviours: ok, legacy, fail, hang, junk, wrong_shape, edit, delete, outside, signal, asset,
+two_documents, flood (100 MB on stdout), invalid_json (a Python repr), replace (trials.csv renamed
+over by a new file, as pandas-style "atomic saves" do), wipe (the whole session directory removed),
+delete_video / edit_video (the session's ``video.avi`` removed / overwritten in place).
 """
 
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -158,7 +162,23 @@ def main(argv: list[str], behaviour: str = "ok") -> int:
         (data / "trials.csv").unlink()
     if behaviour == "outside":
         (data.parent / "escaped.txt").write_text("written outside the session", encoding="utf-8")
+    if behaviour == "replace":
+        (data / "trials.csv.tmp").write_text("trial,outcome\n0,1\n", encoding="utf-8")
+        os.replace(data / "trials.csv.tmp", data / "trials.csv")
+    if behaviour == "delete_video":
+        (data / "video.avi").unlink()
+    if behaviour == "edit_video":
+        with open(data / "video.avi", "r+b") as handle:
+            handle.write(b"overwritten in place")
+    if behaviour == "flood":  # 100 MB, more than the adapter's capture cap
+        chunk = b"x" * 2**20
+        sys.stdout.buffer.write(b'{"trainer_state": "')
+        for _ in range(100):
+            sys.stdout.buffer.write(chunk)
+        return 0
     document = _suggest(data, state_file, legacy=behaviour == "legacy")
+    if behaviour == "wipe":
+        shutil.rmtree(data)
     if behaviour == "asset":
         (data / "curriculum" / "plot.txt").write_text("a declared asset", encoding="utf-8")
         document["assets"] = ["curriculum/plot.txt"]
@@ -168,7 +188,12 @@ def main(argv: list[str], behaviour: str = "ok") -> int:
         document = {"trainer_state": "not a state", "metrics": [], "contract_version": "1.0.0"}
     if "opt_echo" in behaviour:
         document.setdefault("warnings", []).append("opts=" + ",".join(args.opt))
+    if behaviour == "invalid_json":
+        print(document)  # the classic slip: the dict's repr, not JSON
+        return 0
     print(json.dumps(document))
+    if behaviour == "two_documents":
+        print(json.dumps(document))
     return 0
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import stat
 import sys
 from pathlib import Path
 
 import pytest
+from launcher_support import tree_digest
 
 from curriculum_contract.launcher_adapter._errors import SessionDataViolation
 from curriculum_contract.launcher_adapter._guard import SessionSnapshot, sample_offsets
+from curriculum_contract.launcher_adapter._preserve import PACK_NAME, Preserved, preserve
 from curriculum_contract.launcher_adapter._process import run_process
 
 VANDAL = Path(__file__).parent / "misbehaving" / "vandal.py"
@@ -205,3 +209,159 @@ def test_write_protected_makes_files_read_only_then_restores(session: Path) -> N
 def test_take_requires_an_existing_directory(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         SessionSnapshot.take(tmp_path / "missing")
+
+
+# -- preserving the session's files during the run, restoring what it lost ----------------------------------
+
+
+def hidden_siblings(session: Path) -> list[str]:
+    return sorted(p.name for p in session.parent.iterdir() if p.name.startswith("."))
+
+
+def test_a_lost_small_file_is_restored_byte_for_byte_and_the_copies_removed(session: Path) -> None:
+    before = tree_digest(session)
+    snapshot = SessionSnapshot.take(session)
+    with preserve(snapshot) as preserved:
+        sizes = 254 + 23 + 10_240
+        assert preserved.summary() == {"packed": 3, "packed_bytes": sizes, "linked": 0, "unpreserved": 0}
+        assert [p.name for p in preserved.directory.iterdir()] == [PACK_NAME]
+        assert preserved.pack.stat().st_size == sizes
+        assert preserved.warnings == [] and hidden_siblings(session) == [preserved.directory.name]
+        assert preserved.directory.name.startswith(f".{session.name}.curriculum-preserve-")
+        assert stat.S_IMODE(preserved.directory.stat().st_mode) == 0o500, "sealed during the run"
+        vandalise(session, "edit")
+        (session / "session.json").unlink()
+        with pytest.raises(SessionDataViolation) as caught:
+            snapshot.check(preserved=preserved)
+    assert caught.value.restored == ["session.json", "trials.csv"] and caught.value.not_restored == []
+    assert str(caught.value).endswith("session.json: deleted (and 1 more); restored session.json, trials.csv")
+    assert tree_digest(session) == before and snapshot.violations() == []
+    assert hidden_siblings(session) == []
+
+
+def test_a_deleted_tree_and_symlink_come_back(session: Path) -> None:
+    """The whole session removed: directories, files and the symlink it held are recreated."""
+    before = tree_digest(session)
+    snapshot = SessionSnapshot.take(session)
+    with preserve(snapshot) as preserved:
+        shutil.rmtree(session)
+        with pytest.raises(SessionDataViolation, match="the session directory itself was deleted") as caught:
+            snapshot.check(preserved=preserved)
+    assert caught.value.restored == ["behavior/harp/device.bin", "rig_name", "session.json", "trials.csv"]
+    assert tree_digest(session) == before and os.readlink(session / "rig_name") == "/etc/hostname"
+    assert snapshot.violations() == []
+
+
+def test_what_cannot_be_restored_is_said_and_nothing_is_written_through_a_symlink(
+    session: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    snapshot = SessionSnapshot.take(session)
+    with preserve(snapshot) as preserved:
+        shutil.rmtree(session / "behavior")
+        os.symlink(outside, session / "behavior")  # a restore must not follow it
+        os.unlink(session / "rig_name")
+        (session / "rig_name").mkdir()
+        (session / "rig_name" / "notes.txt").write_text("the curriculum's")
+        with pytest.raises(SessionDataViolation) as caught:
+            snapshot.check(preserved=preserved)
+    assert caught.value.not_restored == [
+        "behavior/harp/device.bin: behavior was replaced by a symlink",
+        "rig_name: replaced by a directory (left as the curriculum made it)",
+    ]
+    assert list(outside.iterdir()) == [] and (session / "rig_name" / "notes.txt").is_file()
+    assert "; NOT restored: behavior/harp/device.bin: behavior was replaced by a symlink (and 1 more)" in str(
+        caught.value
+    )
+
+
+def test_a_tampered_preserved_copy_is_not_restored(session: Path) -> None:
+    snapshot = SessionSnapshot.take(session)
+    with preserve(snapshot) as preserved:
+        (session / "trials.csv").unlink()
+        offset, _ = preserved.packed["trials.csv"]
+        with open(preserved.pack, "r+b") as pack:  # root ignores the sealed directory
+            pack.seek(offset)
+            pack.write(b"forged")
+        with pytest.raises(SessionDataViolation) as caught:
+            snapshot.check(preserved=preserved)
+    assert caught.value.not_restored == ["trials.csv: its preserved copy changed too"]
+    assert not (session / "trials.csv").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores permission bits")
+def test_the_sealed_copies_cannot_be_deleted_by_the_run(session: Path) -> None:
+    with preserve(SessionSnapshot.take(session)) as preserved, pytest.raises(PermissionError):
+        preserved.pack.unlink()
+
+
+def test_removal_never_follows_a_replaced_directory(session: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A run that swaps the preserve directory for a symlink to the session cannot make removal delete it."""
+    before = tree_digest(session)
+    preserved = Preserved.create(SessionSnapshot.take(session))
+    directory = preserved.directory
+    for folder in [directory, *directory.rglob("*")]:
+        if folder.is_dir():
+            folder.chmod(0o700)
+    shutil.rmtree(directory)
+    os.symlink(session, directory)
+    preserved.remove()
+    assert "no longer the directory the adapter made" in caplog.text
+    assert tree_digest(session) == before
+    directory.unlink()
+
+
+class TestLargeFilesArePreservedByHardLinks:
+    LIMIT = 4096
+
+    @pytest.fixture
+    def video(self, session: Path) -> Path:
+        path = session / "video.avi"
+        path.write_bytes(os.urandom(100_000))
+        return path
+
+    def take(self, session: Path) -> SessionSnapshot:
+        return SessionSnapshot.take(session, full_hash_limit=self.LIMIT, block_size=64)
+
+    def test_replaced_by_a_new_file_then_restored(self, session: Path, video: Path) -> None:
+        inode, before = video.stat().st_ino, video.read_bytes()
+        snapshot = self.take(session)
+        with preserve(snapshot) as preserved:
+            assert preserved.linked["video.avi"].stat().st_ino == inode and len(preserved.linked) == 2
+            assert preserved.linked["video.avi"] == preserved.directory / "linked" / "video.avi"
+            (session / "video.tmp").write_bytes(b"re-encoded")
+            os.replace(session / "video.tmp", video)
+            with pytest.raises(SessionDataViolation, match=r"restored video\.avi$"):
+                snapshot.check(preserved=preserved)
+        assert video.read_bytes() == before and video.stat().st_ino == inode and video.stat().st_nlink == 1
+
+    def test_without_hard_links_large_files_are_not_preserved_and_the_record_says_so(
+        self, session: Path, video: Path
+    ) -> None:
+        def no_links(source: Path, target: Path) -> None:
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+        snapshot = self.take(session)
+        with preserve(snapshot, link=no_links) as preserved:
+            assert preserved.summary()["linked"] == 0 and preserved.summary()["packed"] == 2
+            assert preserved.warnings == [
+                "2 session file(s) not preserved during the run, a loss of them cannot be undone: "
+                f"behavior/harp/device.bin (hard link failed: {os.strerror(errno.EXDEV)}) and 1 more"
+            ]
+            video.unlink()
+            with pytest.raises(SessionDataViolation) as caught:
+                snapshot.check(preserved=preserved)
+        assert caught.value.not_restored == [f"video.avi: hard link failed: {os.strerror(errno.EXDEV)}"]
+
+    def test_small_files_beyond_the_copy_budget_are_linked_and_an_in_place_edit_is_not_undone(
+        self, session: Path
+    ) -> None:
+        snapshot = SessionSnapshot.take(session)
+        with preserve(snapshot, copy_budget=100) as preserved:
+            assert preserved.summary() == {"packed": 1, "packed_bytes": 23, "linked": 2, "unpreserved": 0}
+            assert preserved.warnings[0].startswith("2 small session file(s) beyond the copy budget were hard-linked")
+            vandalise(session, "edit")  # trials.csv, written in place
+            with pytest.raises(SessionDataViolation) as caught:
+                snapshot.check(preserved=preserved)
+        assert caught.value.not_restored == ["trials.csv: written in place: its preserved hard link is the same file"]

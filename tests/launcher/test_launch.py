@@ -9,6 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import os
+import signal
+import stat
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -28,7 +33,9 @@ from curriculum_contract.launcher_adapter._errors import (
     TimedOut,
 )
 from curriculum_contract.launcher_adapter._feed import SESSION_METADATA_KEY
+from curriculum_contract.launcher_adapter._guard import FULL_HASH_LIMIT
 from curriculum_contract.launcher_adapter._launch import LaunchResult, enroll, launch, run_or_skip
+from curriculum_contract.launcher_adapter._preserve import PACK_NAME
 from curriculum_contract.launcher_adapter._store import HistoryStore
 from curriculum_contract.sdk import HISTORY_FILE, SUGGESTION_FILE, TRAINER_STATE_FILE, History, Suggestion
 
@@ -142,18 +149,33 @@ FAILURES = [
     ("hang", TimedOut, r"did not finish within 1\.5 s"),
     ("junk", ContractViolation, "INFO computing metrics"),
     ("wrong_shape", ContractViolation, "invalid contract document on stdout: curriculum_name"),
-    ("edit", SessionDataViolation, r"trials\.csv: modified"),
-    ("delete", SessionDataViolation, r"trials\.csv: deleted"),
+    ("two_documents", ContractViolation, r"stdout holds more than one JSON document \(the second starts at"),
+    ("flood", ContractViolation, r"printed more than \d+ bytes on stdout \(the capture cap\); output not parsed"),
+    ("invalid_json", ContractViolation, r"stdout is not valid JSON \(Expecting property name enclosed in double"),
+    ("edit", SessionDataViolation, r"trials\.csv: modified: size \d+ -> \d+ bytes; restored trials\.csv$"),
+    ("delete", SessionDataViolation, r"trials\.csv: deleted; restored trials\.csv$"),
+    ("replace", SessionDataViolation, r"trials\.csv: modified: size \d+ -> 18 bytes; restored trials\.csv$"),
+    ("wipe", SessionDataViolation, r"directory itself was deleted or replaced \(and 4 more\); restored curriculum/"),
     ("outside", SessionDataViolation, r"\.\./escaped\.txt"),
 ]
 
 
+def assert_intact(session: Path, before: dict[str, str]) -> None:
+    """Every file the session held is there, byte for byte; only the adapter's inputs were added."""
+    after = tree_digest(session)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert set(after) - set(before) == {TRAINER_STATE_FILE, HISTORY_FILE}
+    hidden = [p.name for p in session.parent.iterdir() if p.name.startswith(".")]
+    assert hidden == [], f"the preserved copies were left behind: {hidden}"
+
+
 @pytest.mark.parametrize(("behaviour", "error", "message"), FAILURES, ids=[f[0] for f in FAILURES])
-def test_every_failure_is_typed_recorded_as_skipped_and_writes_nothing(
+def test_every_failure_is_typed_recorded_as_skipped_and_leaves_the_session_intact(
     project: Path, program_for, store_path: Path, enrolled, sessions: Path, behaviour: str, error: type, message: str
 ) -> None:
     enrolled("M1")
     session = make_session(sessions, "M1_s1", session_json={"subject_id": "M1"})
+    before = tree_digest(session)
     with pytest.raises(error, match=message) as caught:
         launch(project, session, "M1", store=store_path, timeout_s=1.5, environment=program_for(behaviour))
     assert "\n" not in str(caught.value)
@@ -162,9 +184,91 @@ def test_every_failure_is_typed_recorded_as_skipped_and_writes_nothing(
     assert row["stage_before"] == "stage_a" and row["input_trainer_state"] == enrollment()
     assert not (session / SUGGESTION_FILE).exists()
     assert json.loads((session / "session.json").read_text()) == {"subject_id": "M1"}
-    if behaviour not in ("edit", "delete"):
-        assert (session / "trials.csv").is_file()
+    assert_intact(session, before)
     assert HistoryStore(store_path).latest_trainer_state("M1") == enrollment(), "a skip changes no state"
+
+
+def test_what_a_curriculum_wrote_is_never_deleted(
+    project: Path, program_for, store_path: Path, enrolled, sessions: Path
+) -> None:
+    """A restore puts the session's files back; files the run created are reported and left."""
+    enrolled("M1")
+    session = make_session(sessions, "M1_s1")
+    with pytest.raises(SessionDataViolation, match=r"\.\./escaped\.txt: new entry") as caught:
+        launch(project, session, "M1", store=store_path, environment=program_for("outside"))
+    assert (sessions / "escaped.txt").read_text() == "written outside the session"
+    assert caught.value.restored == [] and caught.value.not_restored == []
+
+
+def sparse_video(session: Path) -> Path:
+    """A file above the full-hash limit (sampled, hard-linked when preserved); sparse: it costs no disk."""
+    video = session / "video.avi"
+    with open(video, "wb") as handle:
+        handle.write(os.urandom(4096))
+        handle.truncate(FULL_HASH_LIMIT + 2**20)
+    return video
+
+
+def test_a_large_file_the_curriculum_deletes_is_restored_from_its_hard_link(
+    project: Path, program_for, store_path: Path, enrolled, sessions: Path
+) -> None:
+    enrolled("M1")
+    session = make_session(sessions, "M1_s1")
+    video = sparse_video(session)
+    inode = video.stat().st_ino
+    before = tree_digest(session)
+    with pytest.raises(SessionDataViolation, match=r"video\.avi: deleted; restored video\.avi$") as caught:
+        launch(project, session, "M1", store=store_path, environment=program_for("delete_video"))
+    assert caught.value.restored == ["video.avi"]
+    assert (video.stat().st_ino, video.stat().st_nlink) == (inode, 1), "the same file, its extra link gone"
+    assert_intact(session, before)
+    assert HistoryStore(store_path).session_rows("M1")[0]["reason"].endswith("restored video.avi")
+
+
+def test_an_in_place_write_into_a_large_file_is_reported_not_undone(
+    project: Path, program_for, store_path: Path, enrolled, sessions: Path
+) -> None:
+    """The documented residual risk: a hard link shares the content an in-place write changes."""
+    enrolled("M1")
+    session = make_session(sessions, "M1_s1")
+    sparse_video(session)
+    with pytest.raises(SessionDataViolation, match=r"NOT restored: video\.avi: written in place") as caught:
+        launch(project, session, "M1", store=store_path, environment=program_for("edit_video"))
+    assert caught.value.violations == ["video.avi: modified: content changed"]
+    assert (session / "video.avi").read_bytes()[:20] == b"overwritten in place"
+    assert not [p for p in sessions.iterdir() if p.name.startswith(".")]
+
+
+def test_the_preserved_copies_exist_during_the_run_and_go_however_it_ends(
+    project: Path, program_for, store_path: Path, enrolled, sessions: Path
+) -> None:
+    """Seen next to the session (sealed) while the curriculum hangs; removed after an operator's Ctrl-C."""
+    enrolled("M1")
+    session = make_session(sessions, "M1_s1")
+    before = tree_digest(session)
+    seen: list[tuple[int, list[str], int]] = []
+
+    def interrupt_once_preserved() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not seen:
+            for folder in sessions.glob(".M1_s1.curriculum-preserve-*"):
+                mode = stat.S_IMODE(folder.stat().st_mode)
+                if mode == 0o500:  # sealed: filled, the run is starting
+                    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+                    seen.append((mode, files, (folder / PACK_NAME).stat().st_size))
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    watcher = threading.Thread(target=interrupt_once_preserved)
+    watcher.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            launch(project, session, "M1", store=store_path, timeout_s=60, environment=program_for("hang"))
+    finally:
+        watcher.join()
+    packed = sum((session / name).stat().st_size for name in ("trials.csv", TRAINER_STATE_FILE, HISTORY_FILE))
+    assert seen == [(0o500, [PACK_NAME], packed)], "the small files, copied into one pack"
+    assert_intact(session, before)
 
 
 def test_run_or_skip_logs_one_line_and_returns_none(

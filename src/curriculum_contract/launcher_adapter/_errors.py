@@ -165,14 +165,38 @@ class ContractViolation(AdapterError):
 
 
 class SessionDataViolation(AdapterError):
-    """The run changed the session directory: a file modified, deleted, written outside, undeclared."""
+    """The run changed the session directory: a file modified, deleted, written outside, undeclared.
 
-    def __init__(self, violations: Sequence[str], session_dir: str = "") -> None:
+    ``restored`` lists the session files put back from their preserved version after the run;
+    ``not_restored`` the lost ones that could not be, each as ``"path: why"``. The one-line reason
+    says both (``...; restored trials.csv``).
+    """
+
+    def __init__(
+        self,
+        violations: Sequence[str],
+        session_dir: str = "",
+        *,
+        restored: Sequence[str] = (),
+        not_restored: Sequence[str] = (),
+    ) -> None:
         self.violations = list(violations)
+        self.restored = list(restored)
+        self.not_restored = list(not_restored)
         where = f" in {session_dir}" if session_dir else ""
-        more = f" (and {len(self.violations) - 1} more)" if len(self.violations) > 1 else ""
         first = self.violations[0] if self.violations else "unknown violation"
-        super().__init__(f"session data violated{where}: {first}{more}", "\n".join(self.violations))
+        reason = f"session data violated{where}: {first}{_and_more(self.violations)}"
+        if self.restored:
+            reason += f"; restored {', '.join(self.restored[:3])}{_and_more(self.restored, 3)}"
+        if self.not_restored:
+            reason += f"; NOT restored: {self.not_restored[0]}{_and_more(self.not_restored)}"
+        details = [*self.violations, *(f"restored: {p}" for p in self.restored)]
+        details += [f"not restored: {line}" for line in self.not_restored]
+        super().__init__(reason, "\n".join(details))
+
+
+def _and_more(items: Sequence[str], shown: int = 1) -> str:
+    return f" (and {len(items) - shown} more)" if len(items) > shown else ""
 
 
 class SubjectNotEnrolled(AdapterError, LookupError):

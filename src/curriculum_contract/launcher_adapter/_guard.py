@@ -8,9 +8,13 @@
 - a declared asset that is missing, or not a regular file;
 - a new file that is neither a declared asset nor one of the adapter's own outputs (``allowed_new``);
 - a new file (not directory) next to the session directory: the trace of a write through ``..``.
-  Sibling session directories appearing meanwhile are fine; a file another process drops into the
-  data root during the run (a store's journal, a log) would be reported too — keep those elsewhere,
-  or take the snapshot with ``watch_parent=False``.
+  Sibling session directories appearing meanwhile are fine (so is the adapter's own preserve
+  directory, see ``_preserve``); a file another process drops into the data root during the run (a
+  store's journal, a log) would be reported too — keep those elsewhere, or take the snapshot with
+  ``watch_parent=False``.
+
+``compare`` also names the lost entries (pre-existing ones deleted, modified or replaced), and
+``check(preserved=...)`` puts them back from the versions ``_preserve`` kept before raising.
 
 Cost on sessions of tens of GB of video: files up to ``full_hash_limit`` (64 MiB) — the metadata,
 CSVs and logs a curriculum reads — are hashed in full (blake2b) before and after, so any edit to them
@@ -19,10 +23,11 @@ tail, evenly spaced blocks between, the middle among them).
 
 Residual risk, by design: an edit to a large file that keeps its size, lands outside every sampled
 block AND restores the file's mtime (``os.utime``) goes unseen; ordinary writes change the mtime and
-are caught. Writes outside the session other than into its parent directory (``../../x``, absolute
-paths) are not seen: this is a detection layer, and a launcher that must make loss impossible also
-runs the curriculum against read-only files (``SessionSnapshot.write_protected``) — which still does
-not stop deletions when directories stay writable, and not a process running as root.
+are caught. A large file is preserved by a hard link only, so an in-place write into it is detected
+but cannot be undone. Writes outside the session other than into its parent directory (``../../x``,
+absolute paths) are not seen. A launcher that must also stop in-place writes can run the curriculum
+against read-only files (``SessionSnapshot.write_protected``) — which does not stop a process
+running as root, or one that changes the modes back.
 """
 
 from __future__ import annotations
@@ -34,8 +39,12 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from ._errors import SessionDataViolation
+
+if TYPE_CHECKING:
+    from ._preserve import Preserved
 
 #: Files up to this size are hashed in full.
 FULL_HASH_LIMIT = 64 * 2**20
@@ -57,6 +66,15 @@ class _Entry:
     mode: int
     digest: str  # content hash (full or sampled) for files, link target for symlinks
     sampled: bool = False
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What ``SessionSnapshot.compare`` found: one line per violation, and the lost entries."""
+
+    lines: list[str]
+    lost: list[str]
+    """Pre-existing entries deleted, modified or replaced (session-relative, sorted)."""
 
 
 class SessionSnapshot:
@@ -115,18 +133,27 @@ class SessionSnapshot:
 
     def violations(self, *, declared_assets: Iterable[str] = (), allowed_new: Iterable[str] = ()) -> list[str]:
         """Every way the directory now differs from the snapshot that breaks the contract, one line each."""
+        return self.compare(declared_assets=declared_assets, allowed_new=allowed_new).lines
+
+    def compare(self, *, declared_assets: Iterable[str] = (), allowed_new: Iterable[str] = ()) -> Findings:
+        """The violations, and which pre-existing entries were lost (what a restore puts back)."""
         found: list[str] = []
         current: dict[str, os.stat_result] = {}
-        for rel, st in _walk(self.root):
-            current[rel] = st
+        root_there = _is_directory(self.root)
+        if root_there:
+            for rel, st in _walk(self.root):
+                current[rel] = st
 
+        lost: list[str] = []
         to_hash: list[tuple[str, os.stat_result]] = []
         for rel, before in sorted(self.entries.items()):
             st = current.get(rel)
             if st is None:
                 found.append(f"{rel}: deleted")
+                lost.append(rel)
             elif problem := self._changed_metadata(rel, before, st):
                 found.append(f"{rel}: {problem}")
+                lost.append(rel)
             elif before.kind == "file":
                 to_hash.append((rel, st))
         after = _fingerprint_all(self.root, to_hash, self.full_hash_limit, self.sample_blocks, self.block_size)
@@ -134,10 +161,14 @@ class SessionSnapshot:
             before = self.entries[rel]
             if after[rel].digest != before.digest:
                 found.append(f"{rel}: modified: content changed")
+                lost.append(rel)
             elif before.sampled and (st.st_mtime_ns != before.mtime_ns or st.st_ino != before.inode):
                 # Not every byte of a large file is compared: a new mtime or inode means it was rewritten.
                 found.append(f"{rel}: modified: rewritten (mtime or inode changed)")
+                lost.append(rel)
         found.sort(key=lambda line: line.split(": ", 1)[0])
+        if not root_there:
+            found.insert(0, "the session directory itself was deleted or replaced")
 
         declared, asset_problems = self._declared(declared_assets)
         found += asset_problems
@@ -158,13 +189,53 @@ class SessionSnapshot:
         if self.parent_names is not None:
             for name in sorted(_parent_names(self.root) - self.parent_names):
                 found.append(f"../{name}: new entry next to the session directory (written outside it?)")
-        return found
+        return Findings(found, sorted(lost))
 
-    def check(self, *, declared_assets: Iterable[str] = (), allowed_new: Iterable[str] = ()) -> None:
-        """Raise ``SessionDataViolation`` listing every violation, if there is any."""
-        found = self.violations(declared_assets=declared_assets, allowed_new=allowed_new)
-        if found:
-            raise SessionDataViolation(found, str(self.root))
+    def check(
+        self,
+        *,
+        declared_assets: Iterable[str] = (),
+        allowed_new: Iterable[str] = (),
+        preserved: Preserved | None = None,
+    ) -> None:
+        """Raise ``SessionDataViolation`` listing every violation, if there is any.
+
+        With ``preserved`` (see ``_preserve``), every lost pre-existing entry is first put back from
+        its preserved version, and the error says what was restored and what could not be.
+        """
+        findings = self.compare(declared_assets=declared_assets, allowed_new=allowed_new)
+        if not findings.lines:
+            return
+        restored: list[str] = []
+        not_restored: list[str] = []
+        if preserved is not None and findings.lost:
+            restored, not_restored = preserved.restore(findings.lost)
+        raise SessionDataViolation(findings.lines, str(self.root), restored=restored, not_restored=not_restored)
+
+    def holds(self, rel: str, path: Path) -> bool:
+        """Whether ``path`` is a regular file with what the snapshot recorded for ``rel``.
+
+        A fully hashed file must have the same content; a sampled (large) one must also be the same
+        inode with the same mtime, since its unsampled bytes are not compared.
+        """
+        before = self.entries.get(rel)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return False
+        if before is None or before.kind != "file" or not stat.S_ISREG(st.st_mode) or st.st_size != before.size:
+            return False
+        if before.sampled and (st.st_ino != before.inode or st.st_mtime_ns != before.mtime_ns):
+            return False
+        now = _fingerprint(path, st, self.full_hash_limit, self.sample_blocks, self.block_size)
+        return now.digest == before.digest
+
+    def holds_content(self, rel: str, data: bytes) -> bool:
+        """Whether ``data`` is exactly the content recorded for the fully hashed file ``rel``."""
+        before = self.entries.get(rel)
+        if before is None or before.kind != "file" or before.sampled or len(data) != before.size:
+            return False
+        return _new_digest(data).hexdigest() == before.digest
 
     @contextlib.contextmanager
     def write_protected(self) -> Iterator[None]:
@@ -235,6 +306,14 @@ def _walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
                     stack.append((f"{rel}/", Path(entry.path)))
 
 
+def _is_directory(path: Path) -> bool:
+    """A real directory (not a symlink to one) is at ``path``."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _kind(mode: int) -> str:
     if stat.S_ISREG(mode):
         return "file"
@@ -267,8 +346,12 @@ def _fingerprint(path: Path, st: os.stat_result, limit: int, blocks: int, block_
     return _Entry(kind, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode, digest, sampled)
 
 
+def _new_digest(data: bytes = b"") -> hashlib.blake2b:
+    return hashlib.blake2b(data, digest_size=16)
+
+
 def _full_hash(path: Path) -> str:
-    digest = hashlib.blake2b(digest_size=16)
+    digest = _new_digest()
     buffer = bytearray(1 << 20)
     view = memoryview(buffer)
     with open(path, "rb", buffering=0) as f:
@@ -286,7 +369,7 @@ def sample_offsets(size: int, blocks: int = SAMPLE_BLOCKS, block_size: int = SAM
 
 
 def _sampled_hash(path: Path, size: int, blocks: int, block_size: int) -> str:
-    digest = hashlib.blake2b(digest_size=16)
+    digest = _new_digest()
     digest.update(size.to_bytes(8, "little"))
     with open(path, "rb", buffering=0) as f:
         for offset in sample_offsets(size, blocks, block_size):

@@ -1,10 +1,10 @@
 """``launch``: one call that returns a validated suggestion for a session, or raises a typed error.
 
 Steps: locate the curriculum -> bootstrap its environment -> find the subject's starting state ->
-feed the session -> snapshot it -> run the program -> validate stdout -> check the session ->
-write the suggestion (and ``session.json``) -> record the launch. Any :class:`AdapterError` on the way
-records a ``skipped`` row with its one-line reason and is raised again; :func:`run_or_skip` turns it
-into ``None`` for a launcher that must carry on.
+feed the session -> snapshot and preserve it -> run the program -> validate stdout -> check the
+session (restoring what the run lost) -> write the suggestion (and ``session.json``) -> record the
+launch. Any :class:`AdapterError` on the way records a ``skipped`` row with its one-line reason and
+is raised again; :func:`run_or_skip` turns it into ``None`` for a launcher that must carry on.
 
 Imports stay lean on purpose (the ``launch`` CLI is a fresh process per session): a SQLite store is
 read with the standard library before the run, and the contract's models (pydantic, the DSL) and
@@ -31,6 +31,7 @@ from ._errors import AdapterError, ContractViolation, ProcessFailed, StoreError,
 from ._feed import TRAINER_STATE_FILE, annotate_session_metadata, feed_session, metadata_entry, write_suggestion
 from ._guard import SessionSnapshot
 from ._locate import CurriculumLocation, Provenance, locate_curriculum
+from ._preserve import Preserved, preserve
 from ._process import Dialect, ProcessResult, build_init_argv, build_run_argv, clean_environment, run_process
 from ._store import HistoryStore, SessionRecord, now
 
@@ -242,17 +243,20 @@ def _launch(
         except ValueError as error:  # options the dialect cannot express
             raise AdapterError(f"cannot run {executable}: {error}") from None
         snapshot = SessionSnapshot.take(session_dir)
-        _prefetch(f"{__package__}._validate", "sqlalchemy")
-        logger.info("running %s", " ".join(str(part) for part in argv))
-        run_started = time.perf_counter()
-        try:
-            result = run_process(argv, cwd=location.project_dir, timeout_s=timeout_s, env=clean_environment())
-        except TimedOut:
-            attempt.run_s = time.perf_counter() - run_started
-            snapshot.check()  # a data violation outranks the timeout
-            raise
-        attempt.run_s = result.duration_s
-        return _accept(attempt, store, snapshot, result)  # its imports wait for the prefetch's, module by module
+        with preserve(snapshot) as preserved:  # removed however the run ends
+            attempt.warnings.extend(preserved.warnings)
+            _prefetch(f"{__package__}._validate", "sqlalchemy")
+            logger.info("running %s", " ".join(str(part) for part in argv))
+            run_started = time.perf_counter()
+            try:
+                result = run_process(argv, cwd=location.project_dir, timeout_s=timeout_s, env=clean_environment())
+            except TimedOut:
+                attempt.run_s = time.perf_counter() - run_started
+                snapshot.check(preserved=preserved)  # a data violation outranks the timeout
+                raise
+            attempt.run_s = result.duration_s
+            # _accept's imports wait for the prefetch's, module by module
+            return _accept(attempt, store, snapshot, preserved, result)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
 
@@ -287,21 +291,23 @@ def _starting_point(store: HistoryStore, attempt: _Attempt) -> tuple[dict[str, A
     )
 
 
-def _accept(attempt: _Attempt, store: HistoryStore, snapshot: SessionSnapshot, result: ProcessResult) -> LaunchResult:
+def _accept(
+    attempt: _Attempt, store: HistoryStore, snapshot: SessionSnapshot, preserved: Preserved, result: ProcessResult
+) -> LaunchResult:
     """Validate the finished run, write its outputs into the session, record it."""
     from ._validate import parse_output
 
     if result.exit_code != 0:
-        snapshot.check()  # a data violation outranks the failure
+        snapshot.check(preserved=preserved)  # a data violation outranks the failure
         raise ProcessFailed.from_result(result)
     try:
         output = parse_output(result.stdout, truncated=result.stdout_truncated)
     except ContractViolation:
-        snapshot.check()
+        snapshot.check(preserved=preserved)
         raise
     document = output.raw
     assets = tuple(getattr(output.document, "assets", ()) or ())
-    snapshot.check(declared_assets=assets)
+    snapshot.check(declared_assets=assets, preserved=preserved)
 
     trainer_state = document["trainer_state"]
     metrics = dict(document.get("metrics") or {})
