@@ -82,6 +82,7 @@ def test_pretty_printed_and_bom_prefixed_documents_are_fine() -> None:
         (b" \n\t", "printed only whitespace"),
         (b"Traceback (most recent call last):", "not valid JSON .* 'Traceback"),
         (b'{"trainer_state": ', "not valid JSON"),
+        (dumps(aind_document())[:-40], "not valid JSON"),  # cut off after a complete nested object
         (b"INFO: loading\n" + dumps(aind_document()), "text before the JSON document .*'INFO: loading"),
         (dumps(aind_document()) + b"\n" + dumps(aind_document()), "more than one JSON document"),
         (dumps(aind_document()) + b"\ndone.", "text after the JSON document: 'done.'"),

@@ -144,7 +144,8 @@ def _single_json_document(text: str, head: str) -> tuple[Any, str]:
     try:
         document, end = decoder.raw_decode(text, start)
     except json.JSONDecodeError as exc:
-        brace = text.find("{", start + 1)
+        # Text before a JSON object (a log line) -- unless the output itself starts as JSON and is cut off.
+        brace = -1 if text.startswith(("{", "["), start) else text.find("{", start + 1)
         if brace > 0:
             try:
                 decoder.raw_decode(text, brace)
