@@ -7,23 +7,13 @@ the regimen is the rule's stable import name. Renaming a criterion in the regime
 which is why it calls for a new major regimen version, as renaming a stage does.
 """
 
-import operator
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
-from curriculum_contract.sdk import Condition, Criteria, metric
+from curriculum_contract.sdk import Condition, Criteria
 
 from .metrics import ChangeDetectionMetrics
 from .regimen import ConditionSpec, CriteriaSpec, Regimen, RegimenError, packaged_regimen
-
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    ">=": operator.ge,
-    ">": operator.gt,
-    "<=": operator.le,
-    "<": operator.lt,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
 
 
 def build_condition(spec: ConditionSpec, where: str) -> Condition:
@@ -33,8 +23,7 @@ def build_condition(spec: ConditionSpec, where: str) -> Condition:
         raise RegimenError(f"{where}: unknown metric {spec.metric!r} (metrics: {', '.join(fields)})")
     if spec.mean_over_last is not None and isinstance(spec.value, bool | str):
         raise RegimenError(f"{where}: mean_over_last needs a numeric value, got {spec.value!r}")
-    reference = metric(spec.metric).abs() if spec.abs else metric(spec.metric)
-    condition: Condition = _COMPARE[spec.op](reference, spec.value)
+    condition = Condition(spec.metric, spec.op, spec.value, transform="abs" if spec.abs else "value")
     if spec.in_each_of_last is not None:
         return condition.in_each_of_last(spec.in_each_of_last)
     if spec.mean_over_last is not None:
