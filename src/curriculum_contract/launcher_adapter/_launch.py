@@ -33,7 +33,7 @@ from ._guard import SessionSnapshot
 from ._locate import CurriculumLocation, Provenance, locate_curriculum
 from ._preserve import Preserved, preserve
 from ._process import Dialect, ProcessResult, build_init_argv, build_run_argv, clean_environment, run_process
-from ._store import HistoryStore, SessionRecord, now
+from ._store import HistoryStore, SessionRecord, now, stage_name
 
 if TYPE_CHECKING:
     import os
@@ -94,11 +94,6 @@ class LaunchResult:
         return decision.summary if decision is not None else None
 
 
-def _stage(state: Mapping[str, Any] | None) -> str | None:
-    stage = (state or {}).get("stage")
-    return stage.get("name") if isinstance(stage, Mapping) else None
-
-
 def _curriculum(state: Mapping[str, Any] | None) -> str | None:
     curriculum = (state or {}).get("curriculum")
     return curriculum.get("name") if isinstance(curriculum, Mapping) else None
@@ -156,7 +151,7 @@ class _Attempt:
             curriculum_commit=prov.commit if prov else None,
             provenance=prov.as_dict() if prov else None,
             dialect=self.dialect,
-            stage_before=_stage(self.input_state),
+            stage_before=stage_name(self.input_state),
             input_trainer_state=self.input_state,
             warnings=tuple(self.warnings),
             duration_s=time.perf_counter() - self.t0,
@@ -313,7 +308,7 @@ def _accept(
     metrics = dict(document.get("metrics") or {})
     curriculum_name = document.get("curriculum_name") or _curriculum(trainer_state) or attempt.curriculum_name
     version = document.get("version") or (attempt.provenance.version if attempt.provenance else None)
-    stage_after = _stage(trainer_state)
+    stage_after = stage_name(trainer_state)
     warnings = attempt.warnings
     warnings.extend(f"curriculum: {text}" for text in getattr(output.document, "warnings", ()) or ())
     warnings.extend(f"validation: {text}" for text in output.warnings)
@@ -326,7 +321,7 @@ def _accept(
         curriculum_name=curriculum_name,
         curriculum_version=version,
         curriculum_commit=attempt.provenance.commit if attempt.provenance else None,
-        stage_before=_stage(attempt.input_state),
+        stage_before=stage_name(attempt.input_state),
         stage_after=stage_after,
         metrics=metrics,
         legacy=output.legacy,
@@ -355,7 +350,7 @@ def _accept(
         document=document,
         legacy=output.legacy,
         curriculum_name=curriculum_name,
-        stage_before=_stage(attempt.input_state),
+        stage_before=stage_name(attempt.input_state),
         stage_after=stage_after,
         metrics=metrics,
         warnings=tuple(warnings),
@@ -435,7 +430,7 @@ def _enroll(
         state,
         curriculum_name=_curriculum(state),
         curriculum_version=location.provenance.version,
-        stage=_stage(state),
+        stage=stage_name(state),
         provenance=location.provenance.as_dict(),
     )
     return state
@@ -472,6 +467,6 @@ def _parse_trainer_state(result: ProcessResult) -> dict[str, Any]:
                 "\n".join(line for _, line in problems),
                 field=problems[0][0],
             ) from None
-    if _stage(state) is None:
+    if stage_name(state) is None:
         raise ContractViolation(f"{program} init printed a trainer state without a stage", field="stage")
     return state

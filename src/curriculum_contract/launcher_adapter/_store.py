@@ -89,7 +89,8 @@ class SessionRecord:
     run_s: float | None = None
 
 
-def _stage_name(trainer_state: Mapping[str, Any] | None) -> str | None:
+def stage_name(trainer_state: Mapping[str, Any] | None) -> str | None:
+    """The stage name of a trainer state (a JSON object), if it has one."""
     stage = (trainer_state or {}).get("stage")
     return stage.get("name") if isinstance(stage, Mapping) else None
 
@@ -203,7 +204,7 @@ class HistoryStore:
             "subject": subject,
             "curriculum_name": curriculum_name,
             "curriculum_version": curriculum_version,
-            "stage": stage if stage is not None else _stage_name(trainer_state),
+            "stage": stage if stage is not None else stage_name(trainer_state),
             "trainer_state": dict(trainer_state),
             "provenance": dict(provenance) if provenance is not None else None,
             "created_at": now(),
