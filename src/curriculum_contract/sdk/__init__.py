@@ -36,7 +36,8 @@ from ._layout import (
     suggestion_path,
     trainer_state_path,
 )
-from ._session import ReplayStep, declare_asset, evaluate_session, replay, replay_steps, run_session
+from ._notes import declare_asset, declare_undefined
+from ._session import ReplayStep, evaluate_session, replay, replay_steps, run_session
 from ._spec import CurriculumSpec
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "build_cli",
     "current_history",
     "declare_asset",
+    "declare_undefined",
     "evaluate_session",
     "history_path",
     "metric",

@@ -4,13 +4,12 @@
 ``replay`` and the CLI all call, so the three cannot disagree.
 """
 
-import contextvars
 import os
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import aind_behavior_curriculum
 from aind_behavior_curriculum import Metrics, TrainerState
@@ -21,21 +20,8 @@ from ._decision import build_decision, explain, rule_name, task_parameters
 from ._errors import CurriculumError, EvaluationError, MetricsError, OutputError
 from ._inputs import check_data_directory, read_history, read_trainer_state
 from ._layout import trainer_state_path
+from ._notes import collecting_notes
 from ._spec import CurriculumSpec, _qualified
-
-_ASSETS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("curriculum_assets", default=None)
-
-
-def declare_asset(path: str | os.PathLike[str]) -> None:
-    """Declare a file the metrics function created in the data directory (relative to it).
-
-    The data directory is read-only for a curriculum except for new files declared here; they are
-    listed in the document's ``assets``.
-    """
-    assets = _ASSETS.get()
-    if assets is None:
-        raise RuntimeError("declare_asset() is only valid while a curriculum evaluates a session")
-    assets.append(PurePosixPath(Path(path)).as_posix())
 
 
 def _file_states(directory: Path) -> dict[str, tuple[int, int]]:
@@ -102,12 +88,9 @@ def evaluate_session(
     """The suggestion for the session in ``data_directory``, starting from ``trainer_state``."""
     data_directory = check_data_directory(Path(data_directory))
     before = _file_states(data_directory)
-    assets: list[str] = []
-    token = _ASSETS.set(assets)
-    try:
+    with collecting_notes() as notes:
         metrics = _compute_metrics(spec, data_directory, opts or {})
-    finally:
-        _ASSETS.reset(token)
+    assets = notes.assets
     # The DSL mutates the stage it evaluates and hands out the curriculum's own stage objects:
     # work on a copy and detach the result, so neither the caller's state nor the curriculum changes.
     trainer_state = trainer_state.model_copy(deep=True)
