@@ -4,13 +4,14 @@ import itertools
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sdk_support import DATA
 from toy_curriculum import SPEC
 
 from curriculum_contract.sdk import History, ReplayStep, history_path, replay, replay_steps, trainer_state_path
-from curriculum_contract.sdk.testing import GoldenReplay
+from curriculum_contract.sdk.testing import DEFAULT_TOLERANCE, GoldenReplay, Tolerance
 
 #: Three sessions of the toy curriculum: stage_b needs two sessions in a row with >= 100 trials.
 RECORDED = [("s1", "first_session", "stage_a"), ("s2", "advances", "stage_a"), ("s3", "advances", "stage_b")]
@@ -51,20 +52,87 @@ def test_replay_steps_keep_what_each_session_was_fed(tmp_path: Path) -> None:
 def test_a_faithful_replay_passes_and_a_refresh_changes_nothing(golden: GoldenReplay) -> None:
     steps = golden.run(SPEC)
     golden.assert_progresses_as_recorded(steps)
+    golden.assert_metrics_as_recorded(steps)
     golden.assert_inputs_as_fed(steps)
     assert golden.refresh_inputs(steps) == []
     assert golden.expected_stages == [stage for _name, _source, stage in RECORDED]
 
 
-def test_a_changed_progression_fails_with_a_table_of_every_session(tmp_path: Path) -> None:
+def test_a_stages_only_manifest_compares_stages(golden: GoldenReplay) -> None:
+    """A manifest of an older repository records stages only: decisions and metrics are not compared."""
+    assert all(entry.decision is None and entry.metrics is None for entry in golden.recorded)
+    assert golden.progress_changes(golden.run(SPEC)) == [] and golden.metric_drifts(golden.run(SPEC)) == []
+
+
+def test_a_changed_progression_names_the_sessions_and_the_command_that_accepts_it(tmp_path: Path) -> None:
     recorded = [*RECORDED[:2], ("s3", "advances", "stage_a")]
     golden = GoldenReplay.load(write_samples(tmp_path / "data", recorded), regenerate=REGENERATE)
     with pytest.raises(AssertionError) as failure:
         golden.assert_progresses_as_recorded(golden.run(SPEC))
     lines = str(failure.value).splitlines()
-    assert lines[0] == "the subject no longer progresses as recorded:"
-    assert lines[1].startswith("  s1: expected stage_a, got stage_a; stay in stage_a")
-    assert lines[3].startswith("  s3: expected stage_a, got stage_b; advance stage_a -> stage_b")
+    assert lines[0].startswith("progress changed: the subject no longer progresses as recorded in ")
+    assert lines[1].startswith("  s3: expected stage_a, got stage_b (advance stage_a -> stage_b")
+    assert lines[-1].endswith(f"`{REGENERATE} --accept`") and len(lines) == 3
+    written = golden.accept_replay(golden.run(SPEC))
+    assert golden.data / "replay.json" in written
+    accepted = GoldenReplay.load(golden.data, regenerate=REGENERATE)
+    steps = accepted.run(SPEC)
+    accepted.assert_progresses_as_recorded(steps)
+    accepted.assert_metrics_as_recorded(steps)
+    accepted.assert_inputs_as_fed(steps)
+    assert accepted.accept_replay(steps) == [], "accepting the same replay again must change nothing"
+
+
+def _accepted(golden: GoldenReplay) -> tuple[GoldenReplay, dict[str, Any]]:
+    """``golden`` with a full manifest (decisions and metrics), and that manifest."""
+    golden.accept_replay(golden.run(SPEC))
+    manifest = json.loads((golden.data / "replay.json").read_text(encoding="utf-8"))
+    return GoldenReplay.load(golden.data, regenerate=REGENERATE), manifest
+
+
+def _rewrite(golden: GoldenReplay, manifest: dict[str, Any], **options: Any) -> GoldenReplay:
+    (golden.data / "replay.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return GoldenReplay.load(golden.data, regenerate=REGENERATE, **options)
+
+
+def test_a_decision_that_changed_without_a_stage_change_is_progress_changed(golden: GoldenReplay) -> None:
+    golden, manifest = _accepted(golden)
+    rules = manifest["sessions"][1]["decision"]["rules"]
+    rule = next(r for r in rules if r["rule"] == "to_stage_b")
+    rule["conditions"] = [not held for held in rule["conditions"]]
+    manifest["sessions"][1]["decision"]["policies"] = []
+    changed = _rewrite(golden, manifest)
+    with pytest.raises(AssertionError, match="progress changed") as failure:
+        changed.assert_progresses_as_recorded(changed.run(SPEC))
+    message = str(failure.value)
+    assert "s2: to_stage_b conditions held" in message and "policies applied ['shrink_reward'] (recorded [])" in message
+
+
+def test_numbers_within_tolerance_pass_beyond_fail_and_undefined_are_skipped(golden: GoldenReplay) -> None:
+    golden, manifest = _accepted(golden)
+    metrics = manifest["sessions"][2]["metrics"]
+    recorded = metrics["performance"]
+    metrics["performance"] = recorded * (1 + DEFAULT_TOLERANCE.rel / 10)
+    within = _rewrite(golden, manifest)
+    within.assert_metrics_as_recorded(within.run(SPEC))
+    assert within.accept_replay(within.run(SPEC)) == [], "a drift within tolerance is kept, not rewritten"
+    metrics["performance"] = recorded * (1 + DEFAULT_TOLERANCE.rel * 10)
+    beyond = _rewrite(golden, manifest)
+    with pytest.raises(AssertionError) as failure:
+        beyond.assert_metrics_as_recorded(beyond.run(SPEC))
+    lines = str(failure.value).splitlines()
+    assert lines[0].startswith("numbers drifted beyond tolerance from ")
+    assert lines[1].startswith(f"  s3: performance: recorded {metrics['performance']!r}, got {recorded!r}")
+    assert f"(tolerance {DEFAULT_TOLERANCE})" in lines[1] and "--accept" in lines[-1]
+    beyond.assert_progresses_as_recorded(beyond.run(SPEC))  # numbers, not progress
+    looser = _rewrite(golden, manifest, tolerances={"performance": Tolerance(rel=1e-2)})
+    looser.assert_metrics_as_recorded(looser.run(SPEC))
+    metrics["performance"] = None
+    undefined = _rewrite(golden, manifest)
+    undefined.assert_metrics_as_recorded(undefined.run(SPEC))
+    metrics["n_trials"] = 7
+    with pytest.raises(AssertionError, match="n_trials: recorded 7"):
+        _rewrite(golden, manifest).assert_metrics_as_recorded(golden.run(SPEC))
 
 
 def test_a_stale_input_names_the_file_the_field_and_the_command(golden: GoldenReplay) -> None:
@@ -89,17 +157,21 @@ def test_a_missing_input_is_stale(golden: GoldenReplay) -> None:
 
 def test_launcher_bookkeeping_is_not_compared_but_metrics_are(golden: GoldenReplay) -> None:
     """A launcher records the subject and the dates, which a replay cannot know; a metric is compared
-    to 1e-6 (numerical fits differ in their last digits between platforms)."""
+    within the default tolerance, and an undefined one not at all."""
     path = history_path(golden.data / "s3")
     history = json.loads(path.read_text(encoding="utf-8"))
     history["subject_id"] = "mouse-1"
     history["sessions"][0]["date"] = "2024-01-08T09:00:00Z"
     metrics = history["sessions"][0]["metrics"]
     name = next(k for k, v in metrics.items() if isinstance(v, float) and v)
-    metrics[name] *= 1 + 1e-9
+    value = metrics[name]
+    metrics[name] = value * (1 + DEFAULT_TOLERANCE.rel / 10)
     path.write_text(json.dumps(history), encoding="utf-8")
     golden.assert_inputs_as_fed(golden.run(SPEC))
-    metrics[name] *= 1.001
+    metrics[name] = None
+    path.write_text(json.dumps(history), encoding="utf-8")
+    golden.assert_inputs_as_fed(golden.run(SPEC))
+    metrics[name] = value * 1.01
     path.write_text(json.dumps(history), encoding="utf-8")
     with pytest.raises(AssertionError, match=rf"sessions\[0\]\.metrics\.{name}: recorded"):
         golden.assert_inputs_as_fed(golden.run(SPEC))

@@ -17,6 +17,7 @@ from curriculum_contract.sdk import (
     OutputError,
     build_cli,
     declare_asset,
+    declare_undefined,
     evaluate_session,
     history_path,
     replay,
@@ -183,3 +184,35 @@ def test_atomic_write_keeps_an_ordinary_mode(tmp_path: Path) -> None:
     fresh.chmod(0o640)
     assert write_text_atomic(fresh, "[]").stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["new.json"]  # no temporary file left behind
+
+
+def test_an_undefined_metric_never_passes_and_the_decision_and_warnings_say_why(sessions: Path) -> None:
+    """The reason a metrics function declares reaches the condition's note, the summary and the warnings."""
+
+    def undefined_performance(data_directory: Path) -> ToyMetrics:
+        declare_undefined("performance", "the fit is not identified by these trials")
+        return ToyMetrics(n_trials=compute_metrics(data_directory).n_trials, performance=float("nan"))
+
+    suggestion = run_session(with_metrics(undefined_performance), sessions / "advances")
+    assert suggestion.trainer_state.stage.name == "stage_a"
+    report = next(t for t in suggestion.decision.transitions if t.name.endswith("to_stage_b"))
+    condition = next(c for c in report.conditions if c.metric == "performance")
+    assert not condition.passed
+    assert condition.note == "performance is undefined in this session: the fit is not identified by these trials"
+    assert "performance is undefined in this session: the fit is not identified" in suggestion.decision.summary
+    assert "metric performance is undefined: the fit is not identified by these trials" in suggestion.warnings
+    assert json.loads(suggestion.model_dump_json())["metrics"]["performance"] is None
+
+
+def test_an_undefined_value_in_the_history_fails_a_multi_session_condition(sessions: Path) -> None:
+    state = SPEC.enroll()
+    history = History(
+        contract_version="1.0.0",
+        first_session=False,
+        sessions=[{"session": "s0", "stage": "stage_a", "metrics": {"n_trials": 150, "performance": None}}],
+    )
+    suggestion = evaluate_session(SPEC, sessions / "advances", state, history)
+    report = next(t for t in suggestion.decision.transitions if t.name.endswith("to_stage_b"))
+    condition = next(c for c in report.conditions if c.metric == "performance")
+    assert not report.fired and condition.note == "performance is undefined in 1 of the previous 1 sessions"
+    assert not any("undefined" in warning for warning in suggestion.warnings), "the current session is defined"

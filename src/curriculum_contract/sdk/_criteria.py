@@ -20,7 +20,7 @@ import contextvars
 import math
 import operator
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -45,6 +45,8 @@ class EvaluationContext:
     """What criteria see while the SDK evaluates one session: the history, and where to report."""
 
     history: History | None
+    undefined: Mapping[str, str] = field(default_factory=dict)
+    """Why a metric of the current session is undefined, by name (from ``declare_undefined``)."""
     reports: dict[int, list[ConditionReport]] = field(default_factory=dict)
 
 
@@ -52,9 +54,12 @@ _CONTEXT: contextvars.ContextVar[EvaluationContext | None] = contextvars.Context
 
 
 @contextlib.contextmanager
-def evaluation_context(history: History | None) -> Iterator[EvaluationContext]:
-    """Make ``history`` visible to criteria evaluated inside the block, and collect their reports."""
-    context = EvaluationContext(history=history)
+def evaluation_context(
+    history: History | None, undefined: Mapping[str, str] | None = None
+) -> Iterator[EvaluationContext]:
+    """Make ``history`` (and why metrics are undefined) visible to criteria evaluated inside the block,
+    and collect their reports."""
+    context = EvaluationContext(history=history, undefined=dict(undefined or {}))
     token = _CONTEXT.set(context)
     try:
         yield context
@@ -100,8 +105,10 @@ class Condition:
             return f"mean of {text} over the last {self.sessions} sessions"
         return f"{text} in each of the last {self.sessions} sessions"
 
-    def evaluate(self, metrics: Metrics, history: History | None) -> ConditionReport:
-        """Compare, and say what was compared."""
+    def evaluate(
+        self, metrics: Metrics, history: History | None, undefined: Mapping[str, str] | None = None
+    ) -> ConditionReport:
+        """Compare, and say what was compared; an undefined value never passes, and the note says why."""
         current = getattr(metrics, self.metric, None)
         if current is None and self.metric not in _fields(metrics):
             raise AttributeError(f"criterion uses metric {self.metric!r}, which {type(metrics).__name__} does not have")
@@ -115,6 +122,8 @@ class Condition:
                 note = f"history missing: needs {self.sessions} sessions, has only the current one"
             elif len(previous) < needed:
                 note = f"needs {self.sessions} sessions, history has {len(previous) + 1}"
+        if note is None:
+            note = self._undefined_note(values, undefined or {})
         passed = note is None and self._passes(values)
         return ConditionReport(
             metric=self.metric,
@@ -128,9 +137,16 @@ class Condition:
             note=note,
         )
 
+    def _undefined_note(self, values: Sequence[Scalar], undefined: Mapping[str, str]) -> str | None:
+        if _is_missing(values[-1]):
+            reason = undefined.get(self.metric)
+            return f"{self.metric} is undefined in this session" + (f": {reason}" if reason else "")
+        missing = sum(_is_missing(v) for v in values[:-1])
+        if missing:
+            return f"{self.metric} is undefined in {missing} of the previous {len(values) - 1} sessions"
+        return None
+
     def _passes(self, values: Sequence[Scalar]) -> bool:
-        if any(_is_missing(v) for v in values):
-            return False
         shaped = [abs(v) if self.transform == "abs" else v for v in values]  # type: ignore[arg-type]
         compare = _OPERATORS[self.comparison]
         if self.mode == "mean":
@@ -213,7 +229,8 @@ class Criteria:
     def __call__(self, metrics: Metrics) -> bool:
         context = _CONTEXT.get()
         history = context.history if context else None
-        reports = [condition.evaluate(metrics, history) for condition in self.conditions]
+        undefined = context.undefined if context else {}
+        reports = [condition.evaluate(metrics, history, undefined) for condition in self.conditions]
         if context is not None:
             context.reports[id(self)] = reports
         return all(report.passed for report in reports)

@@ -4,6 +4,7 @@
 ``replay`` and the CLI all call, so the three cannot disagree.
 """
 
+import math
 import os
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
@@ -68,6 +69,16 @@ def _compute_metrics(spec: CurriculumSpec, data_directory: Path, opts: Mapping[s
     return metrics
 
 
+def _undefined_metrics(metrics: Metrics, declared: Mapping[str, str]) -> dict[str, str]:
+    """Every metric whose value is None or NaN, with the reason the metrics function declared ("" if none)."""
+    values = {**{name: getattr(metrics, name) for name in type(metrics).model_fields}, **(metrics.model_extra or {})}
+    return {
+        name: declared.get(name, "")
+        for name, value in values.items()
+        if value is None or (isinstance(value, float) and math.isnan(value))
+    }
+
+
 def _order_policies(state: TrainerState) -> None:
     """List active policies in the stage's own order: the DSL keeps them in a set, so its order
     changes from one process to the next, and so would the document."""
@@ -91,13 +102,14 @@ def evaluate_session(
     with collecting_notes() as notes:
         metrics = _compute_metrics(spec, data_directory, opts or {})
     assets = notes.assets
+    undefined = _undefined_metrics(metrics, notes.undefined)
     # The DSL mutates the stage it evaluates and hands out the curriculum's own stage objects:
     # work on a copy and detach the result, so neither the caller's state nor the curriculum changes.
     trainer_state = trainer_state.model_copy(deep=True)
     stage_before, parameters_before = trainer_state.stage.name, task_parameters(trainer_state)
     rule = "the trainer"
     try:
-        with evaluation_context(history) as context:
+        with evaluation_context(history, undefined) as context:
             transitions, policy_transitions, chosen = explain(trainer_state, metrics, context)
             rule = "Trainer.evaluate"
             suggested = spec.trainer.evaluate(trainer_state, metrics).model_copy(deep=True)
@@ -116,6 +128,7 @@ def evaluate_session(
         )
     _check_untouched(data_directory, before, assets)
     all_warnings = list(warnings)
+    all_warnings += [f"metric {name} is undefined: {reason}" for name, reason in undefined.items() if reason]
     if history is not None and history.curriculum_name not in (None, spec.name):
         all_warnings.append(f"history is for curriculum {history.curriculum_name!r}, not {spec.name!r}")
     return Suggestion(

@@ -36,21 +36,34 @@ from click.testing import CliRunner, Result
 from ._app import build_cli
 from ._contract import LegacySuggestion, Suggestion
 from ._errors import ExitCode
-from ._golden import MANIFEST_FILE, GoldenReplay, RecordedSession, read_manifest
+from ._golden import (
+    DEFAULT_TOLERANCE,
+    MANIFEST_FILE,
+    GoldenReplay,
+    RecordedSession,
+    Tolerance,
+    decision_record,
+    manifest_entry,
+    read_manifest,
+)
 from ._inputs import read_trainer_state
 from ._layout import trainer_state_path
 from ._spec import CurriculumSpec
 
 __all__ = [
+    "DEFAULT_TOLERANCE",
     "MANIFEST_FILE",
     "ContractSuite",
     "CurriculumProgram",
     "GoldenReplay",
     "RecordedSession",
     "SampleRun",
+    "Tolerance",
     "assert_fails_cleanly",
     "assert_one_document",
+    "decision_record",
     "fingerprint",
+    "manifest_entry",
     "read_manifest",
     "run_samples",
 ]

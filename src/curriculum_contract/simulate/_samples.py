@@ -1,8 +1,8 @@
 """A curriculum repository's sample sessions, written by a simulated subject in closed loop.
 
-``tests/data`` of a curriculum repo holds sample sessions and ``replay.json``, the stage the curriculum
-suggested after each: the golden replay test (``curriculum_contract.sdk.testing.GoldenReplay``) checks
-that the curriculum still suggests them. ``write_sample_sessions`` regenerates all of it, after a change
+``tests/data`` of a curriculum repo holds sample sessions and ``replay.json``, what the curriculum
+decided after each: the golden replay test (``curriculum_contract.sdk.testing.GoldenReplay``) checks
+that the curriculum still decides so. ``write_sample_sessions`` regenerates all of it, after a change
 that is meant to change the suggestions.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .._files import write_text_atomic
 from ..sdk._spec import CurriculumSpec
-from ..sdk.testing import MANIFEST_FILE, read_manifest
+from ..sdk._golden import MANIFEST_FILE, manifest_entry, read_manifest
 from ._loop import Subject, TrainingStep, run_training
 from ._sessions import SESSION_FILE
 
@@ -39,7 +39,7 @@ def write_sample_sessions(
     manifest = {
         "description": description,
         "curriculum_version": spec.package_version,
-        "sessions": [{"session": s.directory.name, "stage": s.stage, "stage_after": s.next_stage} for s in steps],
+        "sessions": [manifest_entry(s.directory.name, s.stage, s.suggestion) for s in steps],
     }
     write_text_atomic(data / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")
     return steps
