@@ -1,7 +1,8 @@
 """The golden replay: the recorded subject must progress through the stages exactly as recorded.
 
 A refactor that silently stops subjects from advancing (a renamed metric, a threshold typo, a transition
-added in the wrong order) fails here, in CI, instead of weeks later on the rigs.
+added in the wrong order) fails here, in CI, instead of weeks later on the rigs. Stages and decisions are
+compared exactly, metrics within a tolerance (numbers may differ in their last digits between machines).
 """
 
 from sample_sessions import GOLDEN, replayed
@@ -9,6 +10,10 @@ from sample_sessions import GOLDEN, replayed
 
 def test_subject_progresses_as_recorded() -> None:
     GOLDEN.assert_progresses_as_recorded(replayed())
+
+
+def test_metrics_are_as_recorded() -> None:
+    GOLDEN.assert_metrics_as_recorded(replayed())
 
 
 def test_the_replay_changes_stage() -> None:

@@ -2,11 +2,13 @@
 
     python tests/template/make_template_samples.py [--simulate]
 
-``--simulate`` also rewrites the trials tables, from a simulated subject with fixed seeds. Then the template
-is rendered with sentinel answers, the rendered repository's own ``tests/sample_sessions.py`` replays the
-sessions and writes each session's inputs (trainer state, history), and those are copied back into the
-template as ``.jinja`` files with the sentinels replaced by the answers' variables. ``test_render.py`` checks
-the committed files against a fresh replay of every rendered answer set.
+``--simulate`` also rewrites the trials tables, from a simulated subject with fixed seeds, and starts
+``replay.json`` afresh. Then the template is rendered with sentinel answers, the rendered repository's own
+``tests/sample_sessions.py --accept`` replays the sessions and writes ``replay.json`` (stages, decisions,
+metrics; numbers within tolerance of the committed ones are kept) and each session's inputs (trainer state,
+history), and those are copied back into the template, the inputs as ``.jinja`` files with the sentinels
+replaced by the answers' variables. It fails if a session no longer ends in the stage ``SESSIONS`` intends.
+``test_render.py`` checks the committed files against a fresh replay of every rendered answer set.
 """
 
 from __future__ import annotations
@@ -95,9 +97,9 @@ def write_trials() -> None:
 def write_manifest() -> None:
     manifest = {
         "description": (
-            "One simulated subject, session after session (oldest first), and the stage the curriculum must "
-            "suggest after each. tests/test_replay.py replays them from enrollment; "
-            "tests/sample_sessions.py rewrites each session's inputs from that replay."
+            "One simulated subject, session after session (oldest first), and what the curriculum decided after "
+            "each. tests/test_replay.py replays them from enrollment; tests/sample_sessions.py rewrites each "
+            "session's inputs from that replay, and with --accept this file too."
         ),
         "sessions": [{"session": name, "stage_after": stage} for name, (_subject, stage) in SESSIONS.items()],
     }
@@ -138,7 +140,13 @@ def write_inputs() -> None:
         for session in SESSIONS:  # regenerate from scratch: no stale inputs
             shutil.rmtree(project / "tests" / "data" / session / "curriculum", ignore_errors=True)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(project / "src"), str(project / "tests")])}
-        subprocess.run([sys.executable, "tests/sample_sessions.py"], cwd=project, env=env, check=True)
+        subprocess.run([sys.executable, "tests/sample_sessions.py", "--accept"], cwd=project, env=env, check=True)
+        manifest = (project / "tests" / "data" / "replay.json").read_text(encoding="utf-8")
+        got = {entry["session"]: entry["stage_after"] for entry in json.loads(manifest)["sessions"]}
+        intended = {name: stage for name, (_subject, stage) in SESSIONS.items()}
+        if got != intended:
+            raise SystemExit(f"the template's curriculum no longer decides as SESSIONS intends: {got} != {intended}")
+        (DATA / "replay.json").write_text(to_jinja(manifest), encoding="utf-8")
         for session in SESSIONS:
             for name in ("trainer_state.json", "history.json"):
                 text = (project / "tests" / "data" / session / "curriculum" / name).read_text(encoding="utf-8")
@@ -151,9 +159,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--simulate", action="store_true", help="also rewrite the trials tables")
     arguments = parser.parse_args()
-    if arguments.simulate:
-        write_trials()
-    write_manifest()
+    if arguments.simulate or not (DATA / "replay.json").is_file():
+        if arguments.simulate:
+            write_trials()
+        write_manifest()
     write_inputs()
 
 

@@ -24,6 +24,10 @@ def test_subject_progresses_as_recorded(replayed: list[ReplayStep]) -> None:
     GOLDEN.assert_progresses_as_recorded(replayed)
 
 
+def test_metrics_are_as_recorded(replayed: list[ReplayStep]) -> None:
+    GOLDEN.assert_metrics_as_recorded(replayed)
+
+
 def test_each_session_holds_the_inputs_a_launcher_would_place(replayed: list[ReplayStep]) -> None:
     """So ``curriculum run --path`` on one sample suggests what the replay does."""
     GOLDEN.assert_inputs_as_fed(replayed)

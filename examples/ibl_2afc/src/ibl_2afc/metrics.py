@@ -10,8 +10,10 @@ the SDK's two-alternative choice format (``signed_contrast``, ``choice``, ``corr
 ``reward_volume_ul``
     water delivered on the trial, in microliters (0 on errors).
 
-A value that cannot be computed (no easy trials, a fit with too few contrasts, no biased blocks) is
-``None``, and a criterion on it does not pass.
+A value that cannot be computed (no easy trials, no biased blocks) or that the trials do not determine
+(a psychometric parameter the fit reports as undefined: too few contrast levels, a flat likelihood, an
+estimate at a bound) is ``None``, and a criterion on it does not pass; the document's warnings and the
+decision say why.
 """
 
 import math
@@ -20,7 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from aind_behavior_curriculum import Metrics
+from curriculum_contract.sdk import declare_undefined
 from curriculum_contract.sdk.metrics import (
+    PsychometricFit,
     fit_psychometric,
     fraction_correct,
     fraction_correct_easy,
@@ -65,11 +69,11 @@ class ChoiceWorldMetrics(Metrics):
 def compute_metrics(data_directory: Path) -> ChoiceWorldMetrics:
     """The metrics of the session in ``data_directory`` (see the module docstring for its input)."""
     trials = load_trials(data_directory)
-    fit = fit_psychometric(trials)
+    fit = fit_psychometric(trials, report_as="{}")
     contrast = trials["signed_contrast"].abs()
     probability_left = _probability_left(trials)
-    blocks = {p: fit_psychometric(trials[np.isclose(probability_left, p)]) for p in BLOCKS}
     biased = bool(np.any(~np.isclose(probability_left, 0.5)))
+    blocks = {p: _block_fit(trials[np.isclose(probability_left, p)], p, biased) for p in BLOCKS}
     duration = session_duration(trials)
     water = float(trials["reward_volume_ul"].sum()) if "reward_volume_ul" in trials else 0.0
     return ChoiceWorldMetrics(
@@ -93,6 +97,16 @@ def compute_metrics(data_directory: Path) -> ChoiceWorldMetrics:
         lapse_low_80=_defined(blocks[0.8].lapse_low) if biased else None,
         lapse_high_80=_defined(blocks[0.8].lapse_high) if biased else None,
     )
+
+
+def _block_fit(trials: pd.DataFrame, probability_left: float, biased: bool) -> PsychometricFit:
+    """The fit of one block's trials; its undefined lapses (and the bias shift) are reported when the
+    session is biased, where criteria read them."""
+    report_as = f"{{}}_{probability_left * 100:.0f}" if biased else None  # e.g. lapse_low_20
+    fit = fit_psychometric(trials, report_as=report_as)
+    if biased and "bias" in fit.undefined:
+        declare_undefined("bias_shift", f"bias of the {probability_left:.0%} left blocks: {fit.undefined['bias']}")
+    return fit
 
 
 def _probability_left(trials: pd.DataFrame) -> np.ndarray:
