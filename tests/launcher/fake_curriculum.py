@@ -86,7 +86,8 @@ def _n_trials(data: Path) -> int:
     return max(0, len(trials.read_text(encoding="utf-8").splitlines()) - 1) if trials.is_file() else 0
 
 
-def _suggest(data: Path, state_file: Path, legacy: bool) -> dict:
+def suggest(data: Path, state_file: Path, legacy: bool) -> dict:
+    """The document ``run`` prints for ``data`` from the state in ``state_file`` (AIND-shaped if ``legacy``)."""
     from curriculum_contract.sdk import CONTRACT_VERSION, Decision, Suggestion
 
     state = TRAINER.trainer_state_model.model_validate_json(state_file.read_text(encoding="utf-8"))
@@ -176,7 +177,7 @@ def main(argv: list[str], behaviour: str = "ok") -> int:
         for _ in range(100):
             sys.stdout.buffer.write(chunk)
         return 0
-    document = _suggest(data, state_file, legacy=behaviour == "legacy")
+    document = suggest(data, state_file, legacy=behaviour == "legacy")
     if behaviour == "wipe":
         shutil.rmtree(data)
     if behaviour == "asset":

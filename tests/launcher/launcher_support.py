@@ -13,7 +13,7 @@ REPO_ROOT = HERE.parents[1]
 
 from fake_curriculum import write_program  # noqa: E402
 
-from curriculum_contract.sdk.testing import fingerprint as tree_digest  # noqa: E402, F401
+from curriculum_contract.sdk.testing import fingerprint as tree_digest  # noqa: E402
 
 
 def make_session(root: Path, name: str, n_trials: int = 10, *, session_json: dict | None = None) -> Path:
@@ -27,6 +27,17 @@ def make_session(root: Path, name: str, n_trials: int = 10, *, session_json: dic
     if session_json is not None:
         (session / "session.json").write_text(json.dumps(session_json, indent=3), encoding="utf-8")
     return session
+
+
+def assert_intact(session: Path, before: dict[str, str]) -> None:
+    """Every file the session held is there, byte for byte; only the adapter's inputs were added."""
+    from curriculum_contract.sdk import HISTORY_FILE, TRAINER_STATE_FILE
+
+    after = tree_digest(session)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert set(after) - set(before) == {TRAINER_STATE_FILE, HISTORY_FILE}
+    hidden = [p.name for p in session.parent.iterdir() if p.name.startswith(".")]
+    assert hidden == [], f"the preserved copies were left behind: {hidden}"
 
 
 def fake_project(root: Path) -> Path:

@@ -21,6 +21,7 @@ from curriculum_contract.launcher_adapter._launch import enroll, launch
 from curriculum_contract.launcher_adapter._store import HistoryStore
 from curriculum_contract.sdk import SUGGESTION_FILE, LegacySuggestion
 
+pytestmark = pytest.mark.e2e
 PACKAGE = "aind-behavior-vr-foraging-curricula==1.3.2"
 FIRST, SECOND = "one_odor_no_depletion", "one_odor_w_depletion_day_0"
 
@@ -45,7 +46,6 @@ def aind_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
-@pytest.mark.e2e
 def test_the_published_aind_package_runs_unchanged_and_is_accepted_as_legacy(
     aind_project: Path, tmp_path: Path
 ) -> None:

@@ -1,4 +1,7 @@
-"""ensure_environment with real uv: a tiny curriculum project locked, synced, and left alone when unchanged."""
+"""ensure_environment with real uv: a tiny curriculum project locked, synced, and left alone when unchanged.
+
+Every test that runs uv is e2e; finding uv is not.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,6 @@ import pytest
 from curriculum_contract.launcher_adapter._bootstrap import STAMP_FILE, ensure_environment, find_uv
 from curriculum_contract.launcher_adapter._errors import BootstrapFailed
 from curriculum_contract.launcher_adapter._locate import locate_curriculum
-
-pytestmark = pytest.mark.e2e
 
 NOT_UV = "/nonexistent/uv"  # a uv that cannot run: any call to it fails the call
 
@@ -50,6 +51,7 @@ def installed_version(venv: Path, dist: str) -> str:
     return info.name.removeprefix(f"{dist}-").removesuffix(".dist-info")
 
 
+@pytest.mark.e2e
 def test_sync_once_then_skip_until_the_lock_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
     monkeypatch.setenv("UV_PROJECT_ENVIRONMENT", str(tmp_path / "elsewhere"))  # must be ignored
@@ -89,6 +91,7 @@ def test_sync_once_then_skip_until_the_lock_changes(tmp_path: Path, monkeypatch:
     assert run_curriculum(executable) == "tiny curriculum ran\n"
 
 
+@pytest.mark.e2e
 def test_offline_with_an_empty_cache_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
     project = tiny_project(tmp_path / "tiny")
@@ -108,6 +111,7 @@ def test_offline_with_an_empty_cache_fails_clearly(tmp_path: Path, monkeypatch: 
     assert not (project / ".venv" / STAMP_FILE).exists()
 
 
+@pytest.mark.e2e
 def test_project_without_a_curriculum_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
     project = tiny_project(tmp_path / "noscript", "noscript-curriculum", script=False)
@@ -116,6 +120,7 @@ def test_project_without_a_curriculum_script(tmp_path: Path, monkeypatch: pytest
         ensure_environment(locate_curriculum(project))
 
 
+@pytest.mark.e2e
 def test_workspace_member_syncs_its_package_into_the_root_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
     root = tmp_path / "task"
@@ -143,6 +148,7 @@ def test_find_uv_prefers_the_argument_then_path(tmp_path: Path) -> None:
         find_uv(str(tmp_path / "uv"))
 
 
+@pytest.mark.e2e
 def test_broken_lockfile_reports_uv_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
     project = tiny_project(tmp_path / "tiny")
@@ -152,6 +158,7 @@ def test_broken_lockfile_reports_uv_reason(tmp_path: Path, monkeypatch: pytest.M
     assert caught.value.exit_code == 2
 
 
+@pytest.mark.e2e
 def test_build_failure_reports_the_backend_exception(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
     project = tiny_project(tmp_path / "tiny")

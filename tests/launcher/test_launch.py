@@ -1,7 +1,8 @@
 """``launch`` end to end with a real (fake) curriculum process, a real session directory and store.
 
-The bootstrap step is injected (``environment=``): these tests need no uv. The e2e test at the end
-builds a real curriculum project with uv and runs the real thing.
+The bootstrap step is injected (``environment=``): these tests need no uv. The e2e tests at the end
+build a real curriculum project with uv and run the real thing. Programs get the default timeout, except
+the one that hangs on purpose; test_launch_runner.py drives the same logic with a fake runner.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from fake_curriculum import enrollment
-from launcher_support import make_session, tiny_curriculum_repo, tree_digest
+from launcher_support import assert_intact, make_session, tiny_curriculum_repo, tree_digest
 from workers import launch_sessions
 
 from curriculum_contract.launcher_adapter._errors import (
@@ -34,7 +35,7 @@ from curriculum_contract.launcher_adapter._errors import (
 )
 from curriculum_contract.launcher_adapter._feed import SESSION_METADATA_KEY
 from curriculum_contract.launcher_adapter._guard import FULL_HASH_LIMIT
-from curriculum_contract.launcher_adapter._launch import LaunchResult, enroll, launch, run_or_skip
+from curriculum_contract.launcher_adapter._launch import DEFAULT_TIMEOUT_S, LaunchResult, enroll, launch, run_or_skip
 from curriculum_contract.launcher_adapter._preserve import PACK_NAME
 from curriculum_contract.launcher_adapter._store import HistoryStore
 from curriculum_contract.sdk import HISTORY_FILE, SUGGESTION_FILE, TRAINER_STATE_FILE, History, Suggestion
@@ -143,10 +144,12 @@ def test_a_session_state_that_differs_from_the_store_is_left_and_the_store_state
     assert any("differs from the store" in w for w in row["warnings"])
 
 
+#: The timeout of the program that hangs on purpose: it never finishes, so a short one cannot change the outcome.
+HANG_TIMEOUT_S = 1.5
 FAILURES = [
     ("fail", ProcessFailed, r"exited with code 4: ValueError: trials.csv has no 'outcome' column"),
     ("signal", ProcessFailed, "killed by SIGKILL"),
-    ("hang", TimedOut, r"did not finish within 1\.5 s"),
+    ("hang", TimedOut, r"did not finish within 1\.5 s; its process group was killed"),
     ("junk", ContractViolation, "INFO computing metrics"),
     ("wrong_shape", ContractViolation, "invalid contract document on stdout: curriculum_name"),
     ("two_documents", ContractViolation, r"stdout holds more than one JSON document \(the second starts at"),
@@ -160,15 +163,6 @@ FAILURES = [
 ]
 
 
-def assert_intact(session: Path, before: dict[str, str]) -> None:
-    """Every file the session held is there, byte for byte; only the adapter's inputs were added."""
-    after = tree_digest(session)
-    assert {k: v for k, v in after.items() if k in before} == before
-    assert set(after) - set(before) == {TRAINER_STATE_FILE, HISTORY_FILE}
-    hidden = [p.name for p in session.parent.iterdir() if p.name.startswith(".")]
-    assert hidden == [], f"the preserved copies were left behind: {hidden}"
-
-
 @pytest.mark.parametrize(("behaviour", "error", "message"), FAILURES, ids=[f[0] for f in FAILURES])
 def test_every_failure_is_typed_recorded_as_skipped_and_leaves_the_session_intact(
     project: Path, program_for, store_path: Path, enrolled, sessions: Path, behaviour: str, error: type, message: str
@@ -176,8 +170,9 @@ def test_every_failure_is_typed_recorded_as_skipped_and_leaves_the_session_intac
     enrolled("M1")
     session = make_session(sessions, "M1_s1", session_json={"subject_id": "M1"})
     before = tree_digest(session)
+    timeout_s = HANG_TIMEOUT_S if behaviour == "hang" else DEFAULT_TIMEOUT_S  # only "hang" may end in TimedOut
     with pytest.raises(error, match=message) as caught:
-        launch(project, session, "M1", store=store_path, timeout_s=1.5, environment=program_for(behaviour))
+        launch(project, session, "M1", store=store_path, timeout_s=timeout_s, environment=program_for(behaviour))
     assert "\n" not in str(caught.value)
     [row] = HistoryStore(store_path).session_rows("M1")
     assert row["status"] == "skipped" and row["reason"] == str(caught.value)
@@ -249,7 +244,7 @@ def test_the_preserved_copies_exist_during_the_run_and_go_however_it_ends(
     seen: list[tuple[int, list[str], int]] = []
 
     def interrupt_once_preserved() -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # polled: a bound for a broken run, not a speed the test expects
         while time.monotonic() < deadline and not seen:
             for folder in sessions.glob(".M1_s1.curriculum-preserve-*"):
                 mode = stat.S_IMODE(folder.stat().st_mode)
@@ -263,7 +258,7 @@ def test_the_preserved_copies_exist_during_the_run_and_go_however_it_ends(
     watcher.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            launch(project, session, "M1", store=store_path, timeout_s=60, environment=program_for("hang"))
+            launch(project, session, "M1", store=store_path, environment=program_for("hang"))  # Ctrl-C ends it
     finally:
         watcher.join()
     packed = sum((session / name).stat().st_size for name in ("trials.csv", TRAINER_STATE_FILE, HISTORY_FILE))
@@ -390,17 +385,18 @@ def test_end_to_end_with_a_submodule_and_uv(tmp_path: Path) -> None:
     state = enroll(curriculum, "M1", store=store, progress=lines.append)
     assert state["stage"]["name"] == "warmup"
     assert lines, "the first bootstrap reports progress"
+    bootstrap_lines = len(lines)
 
     stages = []
     for n, trials in enumerate((8, 9, 3), start=1):
         session = make_session(tmp_path / "sessions", f"M1_2024-05-0{n}", n_trials=trials)
-        result = launch(curriculum, session, "M1", store=store)
+        result = launch(curriculum, session, "M1", store=store, progress=lines.append)
         stages.append((result.stage_before, result.stage_after, result.suggestion.decision.history))
     # Session 1 alone cannot satisfy "in each of the last 2": only the store's history makes session 2 advance.
     assert stages == [("warmup", "warmup", "first_session"), ("warmup", "training", "present"),
                       ("training", "training", "present")]  # fmt: skip
     assert result.provenance.kind == "submodule" and result.provenance.commit == git(upstream, "rev-parse", "HEAD")
-    assert result.timings.bootstrap_s < result.timings.run_s, "no second uv sync"
+    assert len(lines) == bootstrap_lines, "no second uv sync: the launches reported no bootstrap progress"
 
     (curriculum / "src" / "tiny_curriculum" / "__init__.py").write_text("# edited on the rig\n", encoding="utf-8")
     session = make_session(tmp_path / "sessions", "M1_2024-05-04")
@@ -412,10 +408,10 @@ def test_end_to_end_with_a_submodule_and_uv(tmp_path: Path) -> None:
     assert list(frame["metrics.n_trials"][:3]) == [8, 9, 3]
 
 
-def test_setup_failures_before_the_run_are_recorded_too(
+def test_an_uninitialised_submodule_is_recorded_before_any_run(
     store_path: Path, enrolled, sessions: Path, tmp_path: Path
 ) -> None:
-    """An uninitialised submodule and an environment uv cannot build: typed, skipped, session untouched."""
+    """Typed, skipped, session untouched: real git, no bootstrap and no program run."""
     from gitrepos import git, make_curriculum_repo, make_task_repo
 
     enrolled("M1")
@@ -426,7 +422,18 @@ def test_setup_failures_before_the_run_are_recorded_too(
     before = tree_digest(session)
     with pytest.raises(SubmoduleNotReady, match="not initialised"):
         launch(clone / "curricula" / "demo", session, "M1", store=store_path)
+    assert tree_digest(session) == before
+    [row] = HistoryStore(store_path).session_rows("M1")
+    assert row["status"] == "skipped" and row["reason"].startswith("curriculum submodule curricula/demo of ")
+    assert row["provenance"] is None and row["input_trainer_state"] is None
 
+
+@pytest.mark.e2e
+def test_an_environment_uv_cannot_build_is_recorded(store_path: Path, enrolled, sessions: Path, tmp_path: Path) -> None:
+    """The real bootstrap (uv) on a broken lockfile: typed, skipped, session untouched."""
+    enrolled("M1")
+    session = make_session(sessions, "M1_s1")
+    before = tree_digest(session)
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "pyproject.toml").write_text('[project]\nname = "broken"\nversion = "0.1.0"\n', encoding="utf-8")
@@ -435,5 +442,5 @@ def test_setup_failures_before_the_run_are_recorded_too(
         launch(broken, session, "M1", store=store_path, offline=True)
     assert tree_digest(session) == before
     [row] = HistoryStore(store_path).session_rows("M1")
-    assert row["status"] == "skipped" and row["attempts"] == 2 and row["reason"].startswith("`uv sync --frozen")
+    assert row["status"] == "skipped" and row["reason"].startswith("`uv sync --frozen")
     assert row["provenance"]["kind"] == "directory" and row["input_trainer_state"] is None

@@ -1,13 +1,19 @@
-"""locate_curriculum against real git repositories and submodules made in a temp dir."""
+"""locate_curriculum against real git repositories and submodules made in a temp dir.
+
+The last tests give it a fake git (``git=``) for what a real repository cannot easily be made to say:
+a conflicted pin, an unreadable status, a repository git refuses, no git at all.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from fake_runner import FakeGit
 from gitrepos import git, make_curriculum_repo, make_task_repo, write_project
 
 from curriculum_contract.launcher_adapter._errors import CurriculumNotFound, SubmoduleNotReady
+from curriculum_contract.launcher_adapter._git import GitResult
 from curriculum_contract.launcher_adapter._locate import locate_curriculum
 
 
@@ -188,3 +194,79 @@ def test_submodule_that_is_a_workspace_member_is_still_pinned(tmp_path: Path) ->
     (sub / "pyproject.toml").write_text((sub / "pyproject.toml").read_text() + "\n")
     with pytest.raises(SubmoduleNotReady, match="uncommitted changes"):
         locate_curriculum(sub)
+
+
+# -- a fake git -------------------------------------------------------------------------------------------------
+
+HEAD = "1" * 40
+PINNED = "2" * 40
+
+
+def submodule_answers(task: Path, sub: Path, *, pin: str, status: str | GitResult = "") -> dict:
+    """What git says about ``sub``, an initialised submodule of ``task`` checked out at HEAD."""
+    return {
+        ("rev-parse", "--show-toplevel", "--show-superproject-working-tree"): f"{sub}\n{task}\n",
+        ("rev-parse", "--verify", "-q", "HEAD"): f"{HEAD}\n",
+        ("ls-files", "-s", "--", "curricula/demo"): pin,
+        ("status", "--porcelain", "--untracked-files=all"): status,
+    }
+
+
+@pytest.fixture
+def fake_checkout(tmp_path: Path) -> tuple[Path, Path]:
+    """(task repo, curriculum project inside it): files only; what git says comes from a FakeGit."""
+    task = tmp_path / "task"
+    (task / ".git").mkdir(parents=True)
+    return task.resolve(), write_project(task / "curricula" / "demo").resolve()
+
+
+def test_a_fake_git_pins_a_clean_submodule(fake_checkout: tuple[Path, Path]) -> None:
+    task, sub = fake_checkout
+    fake = FakeGit(submodule_answers(task, sub, pin=f"160000 {HEAD} 0\tcurricula/demo\n"))
+    p = locate_curriculum(sub, git=fake).provenance
+    assert (p.kind, p.commit, p.remote_url, p.dirty) == ("submodule", HEAD, None, False)
+    assert {cwd for _, cwd in fake.calls} == {sub, task}
+
+
+def test_a_conflicted_pin_is_refused(fake_checkout: tuple[Path, Path]) -> None:
+    task, sub = fake_checkout
+    pin = "".join(f"160000 {c * 40} {stage}\tcurricula/demo\n" for c, stage in (("a", 1), ("b", 2), ("c", 3)))
+    with pytest.raises(SubmoduleNotReady, match=rf"curriculum submodule curricula/demo of {task} has merge conflicts"):
+        locate_curriculum(sub, git=FakeGit(submodule_answers(task, sub, pin=pin)))
+
+
+def test_a_pin_to_another_commit_is_refused(fake_checkout: tuple[Path, Path]) -> None:
+    task, sub = fake_checkout
+    fake = FakeGit(submodule_answers(task, sub, pin=f"160000 {PINNED} 0\tcurricula/demo\n"))
+    with pytest.raises(SubmoduleNotReady, match=f"checked out at {HEAD[:12]} but {task} records {PINNED[:12]}"):
+        locate_curriculum(sub, git=fake)
+
+
+def test_a_status_git_cannot_give_counts_as_dirty(fake_checkout: tuple[Path, Path]) -> None:
+    task, sub = fake_checkout
+    status = GitResult(("status",), 128, "", "fatal: index file corrupt\n")
+    fake = FakeGit(submodule_answers(task, sub, pin=f"160000 {HEAD} 0\tcurricula/demo\n", status=status))
+    with pytest.raises(SubmoduleNotReady, match=r"uncommitted changes \(\(git status failed\)\)"):
+        locate_curriculum(sub, git=fake)
+    assert locate_curriculum(sub, allow_dirty=True, git=fake).provenance.dirty
+
+
+def test_a_repository_git_refuses_to_read_is_named_with_git_s_reason(fake_checkout: tuple[Path, Path]) -> None:
+    _, sub = fake_checkout
+    refusal = GitResult((), 128, "", "fatal: detected dubious ownership in repository at '/x'\n")
+    fake = FakeGit({("rev-parse", "--show-toplevel", "--show-superproject-working-tree"): refusal})
+    with pytest.raises(
+        SubmoduleNotReady, match=f"git cannot read the repository holding {sub}: fatal: detected dubious"
+    ):
+        locate_curriculum(sub, git=fake)
+
+
+def test_without_git_a_checkout_is_refused_and_a_plain_directory_is_not(
+    tmp_path: Path, fake_checkout: tuple[Path, Path]
+) -> None:
+    _, sub = fake_checkout
+    with pytest.raises(SubmoduleNotReady, match=rf"git is not installed \(on PATH\): needed to check {sub}"):
+        locate_curriculum(sub, git=FakeGit(installed=False))
+    plain = write_project(tmp_path / "lab-curriculum")
+    p = locate_curriculum(plain, git=FakeGit(installed=False)).provenance
+    assert (p.kind, p.commit, p.dirty) == ("directory", None, False)

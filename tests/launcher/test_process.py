@@ -1,4 +1,8 @@
-"""run_process and the command lines, against real misbehaving programs (small scripts run by Python)."""
+"""run_process and the command lines, against real misbehaving programs (small scripts run by Python).
+
+Every program gets the default timeout except the one that hangs on purpose: a busy machine makes them
+slower, never a different outcome. No test measures how long anything took.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from curriculum_contract.launcher_adapter._errors import ContractViolation, ProcessFailed, TimedOut
+from curriculum_contract.launcher_adapter._launch import DEFAULT_TIMEOUT_S
 from curriculum_contract.launcher_adapter._process import (
     build_init_argv,
     build_run_argv,
@@ -21,9 +26,13 @@ from curriculum_contract.launcher_adapter._process import (
 from curriculum_contract.launcher_adapter._validate import parse_output
 
 SCRIPTS = Path(__file__).parent / "misbehaving"
+#: The hanging program's timeout: short, since it hangs for sure, but ample for it to start (well under 1 s loaded).
+HANG_TIMEOUT_S = 3.0
+#: How long a killed process may take to disappear before the test calls it a survivor (polled; rarely waited).
+GONE_WITHIN_S = 60.0
 
 
-def run_script(name: str, *args: str | Path, cwd: Path, timeout_s: float = 20, **kwargs) -> object:
+def run_script(name: str, *args: str | Path, cwd: Path, timeout_s: float = DEFAULT_TIMEOUT_S, **kwargs) -> object:
     return run_process([sys.executable, SCRIPTS / name, *map(str, args)], cwd=cwd, timeout_s=timeout_s, **kwargs)
 
 
@@ -41,7 +50,7 @@ def gone(pid: int) -> bool:
     return stat[stat.rfind(b")") + 2 :].split()[0] == b"Z"
 
 
-def wait_gone(pid: int, within_s: float = 2.0) -> bool:
+def wait_gone(pid: int, within_s: float = GONE_WITHIN_S) -> bool:
     end = time.monotonic() + within_s
     while time.monotonic() < end:
         if gone(pid):
@@ -73,27 +82,25 @@ def test_killed_by_signal_names_the_signal(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to prove the processes are gone")
 def test_timeout_kills_the_program_and_its_hanging_child(tmp_path: Path) -> None:
+    """The real timeout: the outcome is typed and the whole group is gone (how long it took is not asserted)."""
     pidfile = tmp_path / "pids"
-    started = time.monotonic()
     with pytest.raises(TimedOut) as caught:
-        run_script("hang_with_child.py", pidfile, cwd=tmp_path, timeout_s=1.5, kill_grace_s=0.3)
-    elapsed = time.monotonic() - started
+        run_script("hang_with_child.py", pidfile, cwd=tmp_path, timeout_s=HANG_TIMEOUT_S, kill_grace_s=0.3)
+    assert pidfile.is_file(), f"the program did not get to write its pids within {HANG_TIMEOUT_S} s"
     parent, child = map(int, pidfile.read_text().split())
     assert wait_gone(parent) and wait_gone(child), "a process of the timed-out group survived"
     error = caught.value
     assert isinstance(error, TimeoutError)
-    assert error.timeout_s == 1.5
-    assert "did not finish within 1.5 s" in str(error)
-    assert "waiting for something that never comes" in error.stderr_tail
-    assert elapsed < 1.5 + 0.3 + 2.5  # timeout + grace + slack; the child ignored SIGTERM
+    assert error.timeout_s == HANG_TIMEOUT_S
+    assert f"did not finish within {HANG_TIMEOUT_S:g} s; its process group was killed" in str(error)
+    assert "waiting for something that never comes" in error.stderr_tail  # printed before the pids
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to prove the process is gone")
 def test_child_left_behind_after_a_normal_exit_is_killed(tmp_path: Path) -> None:
+    """The child would sleep for 600 s: it is gone only if run_process killed it (no time is measured)."""
     pidfile = tmp_path / "pid"
-    started = time.monotonic()
     result = run_script("leaves_child.py", pidfile, cwd=tmp_path)
-    assert time.monotonic() - started < 5, "run_process waited for the leftover child"
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"done": True}
     assert wait_gone(int(pidfile.read_text()))
@@ -141,7 +148,7 @@ def test_program_gets_a_clean_environment(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("LC_ALL", "C.UTF-8")
     probe = tmp_path / "probe.py"
     probe.write_text("import json, os; print(json.dumps(dict(os.environ)))", encoding="utf-8")
-    result = run_process([sys.executable, str(probe)], cwd=tmp_path, timeout_s=20)
+    result = run_process([sys.executable, str(probe)], cwd=tmp_path, timeout_s=DEFAULT_TIMEOUT_S)
     seen = json.loads(result.stdout)
     for name in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "LAUNCHER_SECRET_TOKEN"):
         assert name not in seen
@@ -158,7 +165,9 @@ def test_clean_environment_extra_wins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cwd_is_honoured(tmp_path: Path) -> None:
-    result = run_process([sys.executable, "-c", "import os; print(os.getcwd())"], cwd=tmp_path, timeout_s=20)
+    result = run_process(
+        [sys.executable, "-c", "import os; print(os.getcwd())"], cwd=tmp_path, timeout_s=DEFAULT_TIMEOUT_S
+    )
     assert Path(result.stdout.decode().strip()) == tmp_path.resolve()
     assert result.duration_s > 0
 
@@ -225,10 +234,10 @@ def test_init_argv(tmp_path: Path) -> None:
 def test_a_program_that_cannot_start_is_a_process_failure(tmp_path: Path) -> None:
     missing = tmp_path / ".venv" / "bin" / "curriculum"
     with pytest.raises(ProcessFailed, match=f"cannot start {missing}: No such file or directory") as caught:
-        run_process([missing, "run"], cwd=tmp_path, timeout_s=5)
+        run_process([missing, "run"], cwd=tmp_path, timeout_s=DEFAULT_TIMEOUT_S)
     assert caught.value.exit_code == 127
     not_executable = tmp_path / "curriculum"
     not_executable.write_text("#!/bin/sh\n")
     with pytest.raises(ProcessFailed, match="Permission denied") as caught:
-        run_process([not_executable], cwd=tmp_path, timeout_s=5)
+        run_process([not_executable], cwd=tmp_path, timeout_s=DEFAULT_TIMEOUT_S)
     assert caught.value.exit_code == 126

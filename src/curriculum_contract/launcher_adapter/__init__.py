@@ -21,10 +21,11 @@ from ._errors import (
     TimedOut,
 )
 from ._feed import SESSION_METADATA_FILE, SESSION_METADATA_KEY
+from ._git import GitResult, GitRunner, run_git
 from ._guard import SessionSnapshot
 from ._launch import DEFAULT_TIMEOUT_S, Environment, LaunchResult, Timings, enroll, launch, run_or_skip
 from ._locate import CurriculumLocation, Provenance, locate_curriculum
-from ._process import Dialect, ProcessResult, build_init_argv, build_run_argv, clean_environment, run_process
+from ._process import Dialect, ProcessResult, Runner, build_init_argv, build_run_argv, clean_environment, run_process
 from ._store import HistoryStore, SessionRecord, store_url
 
 if TYPE_CHECKING:
@@ -52,11 +53,14 @@ __all__ = [
     "CurriculumNotFound",
     "Dialect",
     "Environment",
+    "GitResult",
+    "GitRunner",
     "HistoryStore",
     "LaunchResult",
     "ProcessFailed",
     "ProcessResult",
     "Provenance",
+    "Runner",
     "SessionDataViolation",
     "SessionRecord",
     "SessionSnapshot",
@@ -74,6 +78,7 @@ __all__ = [
     "launch",
     "locate_curriculum",
     "parse_output",
+    "run_git",
     "run_or_skip",
     "run_process",
     "store_url",

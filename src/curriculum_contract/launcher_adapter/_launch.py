@@ -6,6 +6,9 @@ session (restoring what the run lost) -> write the suggestion (and ``session.jso
 launch. Any :class:`AdapterError` on the way records a ``skipped`` row with its one-line reason and
 is raised again; :func:`run_or_skip` turns it into ``None`` for a launcher that must carry on.
 
+What runs other programs is injectable, with typed defaults: ``environment=`` (the bootstrap),
+``runner=`` (the curriculum program, :func:`run_process`) and ``git=`` (the locate step's git).
+
 Imports stay lean on purpose (the ``launch`` CLI is a fresh process per session): a SQLite store is
 read with the standard library before the run, and the contract's models (pydantic, the DSL) and
 SQLAlchemy (to record) load in a background thread while the curriculum runs.
@@ -29,10 +32,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ._bootstrap import ensure_environment
 from ._errors import AdapterError, ContractViolation, ProcessFailed, StoreError, SubjectNotEnrolled, TimedOut
 from ._feed import TRAINER_STATE_FILE, annotate_session_metadata, feed_session, metadata_entry, write_suggestion
+from ._git import GitRunner, run_git
 from ._guard import SessionSnapshot
 from ._locate import CurriculumLocation, Provenance, locate_curriculum
 from ._preserve import Preserved, preserve
-from ._process import Dialect, ProcessResult, build_init_argv, build_run_argv, clean_environment, run_process
+from ._process import Dialect, ProcessResult, Runner, build_init_argv, build_run_argv, clean_environment, run_process
 from ._store import HistoryStore, SessionRecord, now, stage_name
 
 if TYPE_CHECKING:
@@ -52,6 +56,15 @@ class Environment(Protocol):
     def __call__(
         self, location: CurriculumLocation, *, offline: bool = ..., progress: Callable[[str], None] | None = ...
     ) -> Path: ...
+
+
+@dataclass(frozen=True)
+class _Tools:
+    """What a launch or an enrollment runs other programs with (tests inject fakes)."""
+
+    environment: Environment
+    runner: Runner
+    git: GitRunner
 
 
 @dataclass(frozen=True)
@@ -175,18 +188,22 @@ def launch(
     offline: bool = False,
     progress: Callable[[str], None] | None = None,
     environment: Environment = ensure_environment,
+    runner: Runner = run_process,
+    git: GitRunner = run_git,
 ) -> LaunchResult:
     """Run the curriculum on a finished session; return the validated suggestion or raise.
 
     Raises an :class:`AdapterError` subclass with a one-line reason; every one of them (except a
-    failing store) is first recorded in the store as a ``skipped`` session.
+    failing store) is first recorded in the store as a ``skipped`` session. ``environment``,
+    ``runner`` and ``git`` bootstrap, run the program and ask git; the defaults do it for real.
     """
     history_store = _open_store(store)
     attempt = _Attempt(subject_id, Path(session_dir).absolute(), dialect)
+    tools = _Tools(environment, runner, git)
     try:
         return _launch(
             attempt, Path(curriculum_dir), history_store, timeout_s, dialect, name, dict(opts or {}),
-            allow_dirty, offline, progress, environment,
+            allow_dirty, offline, progress, tools,
         )  # fmt: skip
     except StoreError:
         raise
@@ -212,15 +229,15 @@ def _launch(
     allow_dirty: bool,
     offline: bool,
     progress: Callable[[str], None] | None,
-    environment: Environment,
+    tools: _Tools,
 ) -> LaunchResult:
     session_dir = attempt.session_dir
     if not session_dir.is_dir():
         raise AdapterError(f"session directory {session_dir} does not exist or is not a directory")
-    location = locate_curriculum(curriculum_dir, allow_dirty=allow_dirty)
+    location = locate_curriculum(curriculum_dir, allow_dirty=allow_dirty, git=tools.git)
     attempt.provenance = location.provenance
     attempt.curriculum_name = name
-    executable = environment(location, offline=offline, progress=progress)
+    executable = tools.environment(location, offline=offline, progress=progress)
     attempt.bootstrap_s = time.perf_counter() - attempt.t0
 
     state, history, source = _starting_point(store, attempt)
@@ -244,7 +261,7 @@ def _launch(
             logger.info("running %s", " ".join(str(part) for part in argv))
             run_started = time.perf_counter()
             try:
-                result = run_process(argv, cwd=location.project_dir, timeout_s=timeout_s, env=clean_environment())
+                result = tools.runner(argv, cwd=location.project_dir, timeout_s=timeout_s, env=clean_environment())
             except TimedOut:
                 attempt.run_s = time.perf_counter() - run_started
                 snapshot.check(preserved=preserved)  # a data violation outranks the timeout
@@ -368,7 +385,10 @@ def run_or_skip(
     subject_id: str,
     **options: Any,
 ) -> LaunchResult | None:
-    """:func:`launch`, or ``None`` after logging the one-line reason (the skip is recorded)."""
+    """:func:`launch`, or ``None`` after logging the one-line reason (the skip is recorded).
+
+    Takes :func:`launch`'s keyword options, ``environment=``, ``runner=`` and ``git=`` included.
+    """
     try:
         return launch(curriculum_dir, session_dir, subject_id, **options)
     except AdapterError as error:
@@ -389,13 +409,18 @@ def enroll(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     progress: Callable[[str], None] | None = None,
     environment: Environment = ensure_environment,
+    runner: Runner = run_process,
+    git: GitRunner = run_git,
 ) -> dict[str, Any]:
-    """Run the curriculum's ``init`` (at ``stage`` if given), check and store the enrollment state."""
+    """Run the curriculum's ``init`` (at ``stage`` if given), check and store the enrollment state.
+
+    ``environment``, ``runner`` and ``git`` as for :func:`launch`.
+    """
     history_store = _open_store(store)
     try:
         return _enroll(
             history_store, Path(curriculum_dir), subject_id, stage, dialect, name, allow_dirty, offline, timeout_s,
-            progress, environment,
+            progress, _Tools(environment, runner, git),
         )  # fmt: skip
     finally:
         if history_store is not store:
@@ -413,15 +438,15 @@ def _enroll(
     offline: bool,
     timeout_s: float,
     progress: Callable[[str], None] | None,
-    environment: Environment,
+    tools: _Tools,
 ) -> dict[str, Any]:
-    location = locate_curriculum(curriculum_dir, allow_dirty=allow_dirty)
-    executable = environment(location, offline=offline, progress=progress)
+    location = locate_curriculum(curriculum_dir, allow_dirty=allow_dirty, git=tools.git)
+    executable = tools.environment(location, offline=offline, progress=progress)
     try:
         argv = build_init_argv(executable, dialect, stage=stage, curriculum_name=name)
     except ValueError as error:
         raise AdapterError(f"cannot enroll with {executable}: {error}") from None
-    result = run_process(argv, cwd=location.project_dir, timeout_s=timeout_s, env=clean_environment())
+    result = tools.runner(argv, cwd=location.project_dir, timeout_s=timeout_s, env=clean_environment())
     if result.exit_code != 0:
         raise ProcessFailed.from_result(result)
     state = _parse_trainer_state(result)

@@ -7,33 +7,23 @@ nobody can name afterwards. A plain directory and a member of the task repo's ow
 Dirtiness is enforced only for submodules: a plain directory or workspace member is the lab's own
 tree, so its dirty flag is recorded, not refused.
 
-All git calls are argument lists run with the caller's git, never a shell.
+All git calls go through a :class:`GitRunner` (default :func:`run_git`: argument lists, the caller's git,
+never a shell); ``git=`` takes another, e.g. a test's fake.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from ._errors import CurriculumNotFound, SubmoduleNotReady
+from ._git import GitRunner, run_git
 
 ProvenanceKind = Literal["submodule", "directory", "workspace_member"]
 
-# Environment variables that would point git at another repository than the one asked about.
-_GIT_LOCAL_VARS = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_COMMON_DIR",
-    "GIT_NAMESPACE",
-    "GIT_PREFIX",
-)
 # Untracked paths that running a curriculum creates by itself; they do not make its checkout dirty.
 _RUNTIME_DEBRIS = ("__pycache__", ".venv", ".pytest_cache", ".ruff_cache")
 
@@ -71,8 +61,11 @@ class CurriculumLocation:
         return self.env_root != self.project_dir
 
 
-def locate_curriculum(path: str | Path, *, allow_dirty: bool = False) -> CurriculumLocation:
-    """Locate and pin the curriculum at ``path``; raise a typed error if it is not ready to run."""
+def locate_curriculum(path: str | Path, *, allow_dirty: bool = False, git: GitRunner = run_git) -> CurriculumLocation:
+    """Locate and pin the curriculum at ``path``; raise a typed error if it is not ready to run.
+
+    ``git`` answers the questions asked of git (default: the git on PATH).
+    """
     project = Path(path).expanduser()
     project = Path(os.path.abspath(project))
     if not project.exists():
@@ -81,9 +74,9 @@ def locate_curriculum(path: str | Path, *, allow_dirty: bool = False) -> Curricu
         raise CurriculumNotFound(f"curriculum path {project} is not a directory")
     project = project.resolve()
 
-    git = _GitFacts.collect(project)
-    if git.submodule_of is not None:
-        _check_submodule(project, git, allow_dirty)
+    facts = _GitFacts.collect(project, git)
+    if facts.submodule_of is not None:
+        _check_submodule(project, facts, allow_dirty)
 
     pyproject_file = project / "pyproject.toml"
     if not pyproject_file.is_file():
@@ -108,7 +101,7 @@ def locate_curriculum(path: str | Path, *, allow_dirty: bool = False) -> Curricu
         if not lock_file.is_file():
             raise CurriculumNotFound(f"curriculum {project} has no uv.lock: run `uv lock` in {project} and commit it")
 
-    if git.submodule_of is not None:
+    if facts.submodule_of is not None:
         kind: ProvenanceKind = "submodule"
     elif workspace_root is not None:
         kind = "workspace_member"
@@ -117,9 +110,9 @@ def locate_curriculum(path: str | Path, *, allow_dirty: bool = False) -> Curricu
     provenance = Provenance(
         kind=kind,
         path=str(project),
-        remote_url=git.remote_url,
-        commit=git.commit,
-        dirty=git.dirty,
+        remote_url=facts.remote_url,
+        commit=facts.commit,
+        dirty=facts.dirty,
         dirty_allowed=allow_dirty,
         version=version if isinstance(version, str) else None,
     )
@@ -132,25 +125,25 @@ def locate_curriculum(path: str | Path, *, allow_dirty: bool = False) -> Curricu
     )
 
 
-def _check_submodule(project: Path, git: _GitFacts, allow_dirty: bool) -> None:
-    super_dir, rel = git.submodule_of  # type: ignore[misc]
-    if git.status_prefix == "-" or git.commit is None:
+def _check_submodule(project: Path, facts: _GitFacts, allow_dirty: bool) -> None:
+    super_dir, rel = facts.submodule_of  # type: ignore[misc]
+    if facts.status_prefix == "-" or facts.commit is None:
         raise SubmoduleNotReady(
             f"curriculum submodule {rel} of {super_dir} is not initialised: "
             f"run `git submodule update --init {rel}` in {super_dir}"
         )
-    if git.status_prefix == "U":
+    if facts.status_prefix == "U":
         raise SubmoduleNotReady(f"curriculum submodule {rel} of {super_dir} has merge conflicts")
-    if git.recorded_commit is not None and git.commit != git.recorded_commit:
+    if facts.recorded_commit is not None and facts.commit != facts.recorded_commit:
         raise SubmoduleNotReady(
-            f"curriculum submodule {rel} is checked out at {git.commit[:12]} but {super_dir} records "
-            f"{git.recorded_commit[:12]}: run `git submodule update {rel}` (or commit the new pin)"
+            f"curriculum submodule {rel} is checked out at {facts.commit[:12]} but {super_dir} records "
+            f"{facts.recorded_commit[:12]}: run `git submodule update {rel}` (or commit the new pin)"
         )
-    if git.dirty and not allow_dirty:
-        first = git.dirty_paths[0] if git.dirty_paths else ""
+    if facts.dirty and not allow_dirty:
+        first = facts.dirty_paths[0] if facts.dirty_paths else ""
         raise SubmoduleNotReady(
             f"curriculum submodule {rel} has uncommitted changes ({first}"
-            f"{f' and {len(git.dirty_paths) - 1} more' if len(git.dirty_paths) > 1 else ''}): "
+            f"{f' and {len(facts.dirty_paths) - 1} more' if len(facts.dirty_paths) > 1 else ''}): "
             "commit or discard them, or allow a dirty curriculum explicitly"
         )
 
@@ -168,15 +161,15 @@ class _GitFacts:
     status_prefix: str | None = None
 
     @classmethod
-    def collect(cls, project: Path) -> _GitFacts:
+    def collect(cls, project: Path, git: GitRunner) -> _GitFacts:
         facts = cls()
-        git_exe = shutil.which("git")
-        if git_exe is None:
+        run = _Git(git)
+        try:
+            top_lines = run.lines(project, "rev-parse", "--show-toplevel", "--show-superproject-working-tree")
+        except FileNotFoundError:  # no git installed
             if _inside_git_checkout(project):
-                raise SubmoduleNotReady(f"git is not installed (on PATH): needed to check {project}")
+                raise SubmoduleNotReady(f"git is not installed (on PATH): needed to check {project}") from None
             return facts
-        run = _GitRunner(git_exe)
-        top_lines = run.lines(project, "rev-parse", "--show-toplevel", "--show-superproject-working-tree")
         if top_lines is None:
             if _inside_git_checkout(project):
                 raise SubmoduleNotReady(f"git cannot read the repository holding {project}: {run.last_error}")
@@ -212,34 +205,27 @@ class _GitFacts:
         return facts
 
 
-class _GitRunner:
-    def __init__(self, git_exe: str) -> None:
-        self.git = git_exe
-        env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCAL_VARS}
-        env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", GIT_OPTIONAL_LOCKS="0")
-        self.env = env
+class _Git:
+    """The locate step's questions to a :class:`GitRunner`; remembers the last failure's stderr."""
+
+    def __init__(self, runner: GitRunner) -> None:
+        self.runner = runner
         self.last_error = ""
 
     def lines(self, cwd: Path, *args: str) -> list[str] | None:
         """stdout lines of ``git -C cwd args``, or None when git fails."""
-        done = subprocess.run(
-            [self.git, "-C", str(cwd), *args],
-            capture_output=True,
-            env=self.env,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-        if done.returncode != 0:
-            self.last_error = " ".join(done.stderr.decode("utf-8", errors="replace").split())[:300]
+        done = self.runner(args, cwd=cwd)
+        if done.exit_code != 0:
+            self.last_error = " ".join(done.stderr.split())[:300]
             return None
-        return [line for line in done.stdout.decode("utf-8", errors="replace").splitlines() if line]
+        return [line for line in done.stdout.splitlines() if line]
 
     def first(self, cwd: Path, *args: str) -> str | None:
         out = self.lines(cwd, *args)
         return out[0].strip() if out else None
 
 
-def _gitlink_commit(run: _GitRunner, repo: Path, rel: str) -> str | None:
+def _gitlink_commit(run: _Git, repo: Path, rel: str) -> str | None:
     """The commit the repo's index records for a gitlink at ``rel`` (mode 160000), else None.
 
     A conflicted gitlink (entries at merge stages 1-3) is reported as ``"conflict"``.
@@ -255,7 +241,7 @@ def _gitlink_commit(run: _GitRunner, repo: Path, rel: str) -> str | None:
     return recorded
 
 
-def _dirty_paths(run: _GitRunner, repo: Path, rel: str | None) -> tuple[str, ...]:
+def _dirty_paths(run: _Git, repo: Path, rel: str | None) -> tuple[str, ...]:
     """Changed and untracked paths (ignoring bytecode and tool caches), limited to ``rel`` if given."""
     args = ["status", "--porcelain", "--untracked-files=all"]
     if rel not in (None, "."):

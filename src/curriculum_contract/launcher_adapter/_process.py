@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, Protocol
 
 from ._errors import ProcessFailed, TimedOut, last_line, tail_text
 
@@ -115,6 +115,18 @@ class ProcessResult:
     stdout_truncated: bool
     stderr_truncated: bool
     duration_s: float
+
+
+class Runner(Protocol):
+    """What runs a curriculum program, with :func:`run_process`'s signature; a test passes a fake.
+
+    Returns the finished program (a non-zero exit included), raises ``TimedOut`` past ``timeout_s``
+    and ``ProcessFailed`` when the program cannot be started.
+    """
+
+    def __call__(
+        self, argv: Sequence[str], *, cwd: Path, timeout_s: float, env: Mapping[str, str] | None
+    ) -> ProcessResult: ...
 
 
 class _Drain(threading.Thread):

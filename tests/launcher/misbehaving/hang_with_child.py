@@ -8,9 +8,9 @@ import time
 child = subprocess.Popen(
     [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"]
 )
+print("waiting for something that never comes", file=sys.stderr, flush=True)  # before the pids: see the test
 tmp = sys.argv[1] + ".tmp"
 with open(tmp, "w") as f:
     f.write(f"{os.getpid()} {child.pid}\n")
 os.replace(tmp, sys.argv[1])
-print("waiting for something that never comes", file=sys.stderr, flush=True)
 time.sleep(600)
