@@ -1,6 +1,9 @@
 """`curriculum run` cold start against the import floor of its own dependencies, measured in one run.
 
 Target (issue 2): a run costs at most 1.3x `python -c "import aind_behavior_curriculum, pandas"`.
+The program is the SDK's `curriculum_contract.sdk:main`, as a console script starts it, finding the toy
+curriculum through a real entry point (a `.dist-info` on PYTHONPATH, read by importlib.metadata); the older
+`build_cli` script (`python -m toy_curriculum`) is measured alongside.
 Usage: python bench/bench_cold_start.py [--repeat N]
 """
 
@@ -9,6 +12,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,19 +27,47 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
+ENTRY_POINTS = "[curriculum_contract.specs]\ntoy = toy_curriculum:SPEC\n"
+CONSOLE_SCRIPT = "import sys; from curriculum_contract.sdk import main; sys.exit(main())"  # what pip/uv write
+
+
+def installed_metadata(site: Path) -> Path:
+    """The toy curriculum's distribution metadata, as an installer writes it, with its spec entry point."""
+    dist_info = site / "toy_curriculum-1.2.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-curriculum\nVersion: 1.2.0\n")
+    (dist_info / "entry_points.txt").write_text(ENTRY_POINTS)
+    return site
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=7)
     repeat = parser.parse_args().repeat
-    env = {**os.environ, "PYTHONPATH": str(CURRICULA)}
+    with tempfile.TemporaryDirectory(prefix="bench-cold-start-") as scratch:
+        site = installed_metadata(Path(scratch))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(CURRICULA)])}
+        measure(repeat, env)
+
+
+def measure(repeat: int, env: dict[str, str]) -> None:
+    program = [sys.executable, "-c", CONSOLE_SCRIPT]
     commands = {
         "floor: import aind_behavior_curriculum, pandas": [
             sys.executable,
             "-c",
             "import aind_behavior_curriculum, pandas",
         ],
-        "curriculum run --path <session>": [sys.executable, "-m", "toy_curriculum", "run", "--path", str(SESSION)],
-        "curriculum version": [sys.executable, "-m", "toy_curriculum", "version"],
+        "curriculum run --path <session>": [*program, "run", "--path", str(SESSION)],
+        "curriculum version": [*program, "version"],
+        "build_cli script: run --path <session>": [
+            sys.executable,
+            "-m",
+            "toy_curriculum",
+            "run",
+            "--path",
+            str(SESSION),
+        ],
     }
     samples: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):  # interleaved, so machine noise hits every command alike

@@ -14,6 +14,10 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_SOURCES = {name: EXAMPLES / name / "src" for name in ("ibl_2afc", "visual_behavior")}
 
 
+#: The SDK's ``curriculum`` program, started on a spec named in the source tree (the examples are not installed).
+PROGRAM = "from curriculum_contract.sdk import main"
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("example", sorted(EXAMPLE_SOURCES))
 def test_run_on_a_sample_session_prints_one_suggestion(example: str) -> None:
@@ -22,7 +26,7 @@ def test_run_on_a_sample_session_prints_one_suggestion(example: str) -> None:
     session = EXAMPLES / example / "tests" / "data" / last["session"]
     before = fingerprint(session)
     completed = subprocess.run(
-        [sys.executable, "-c", f"from {example}.curriculum import main; main()", "run", "--path", str(session)],
+        [sys.executable, "-c", f"{PROGRAM}; main(specs=['{example}.curriculum:SPEC'])", "run", "--path", str(session)],
         capture_output=True,
         timeout=120,
         check=False,

@@ -66,6 +66,7 @@ def rendered_custom(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
     return _render_set(request.param, tmp_path_factory)
 
 
+@pytest.mark.e2e
 def test_the_repository_has_every_file_and_no_template_leftovers(rendered: Rendered) -> None:
     project, answers = rendered
     package = answers["package_name"]
@@ -96,6 +97,7 @@ def test_the_repository_has_every_file_and_no_template_leftovers(rendered: Rende
             assert f"tests/data/{session}/{name}" in files
 
 
+@pytest.mark.e2e
 def test_pyproject_declares_the_curriculum(rendered: Rendered) -> None:
     project, answers = rendered
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
@@ -103,7 +105,9 @@ def test_pyproject_declares_the_curriculum(rendered: Rendered) -> None:
     assert meta["name"] == answers["curriculum_name"]
     assert meta["description"] == answers["description"]
     assert meta["requires-python"] == f">={answers['min_python']}"
-    assert meta["scripts"] == {"curriculum": f"{answers['package_name']}.curriculum:main"}
+    assert meta["scripts"] == {"curriculum": "curriculum_contract.sdk:main"}
+    spec = f"{answers['package_name']}.curriculum:SPEC"
+    assert meta["entry-points"] == {"curriculum_contract.specs": {answers["curriculum_name"]: spec}}
     names = [dependency.split("@")[0].split(">")[0].split("<")[0].strip() for dependency in meta["dependencies"]]
     assert names == ["curriculum-contract", "aind-behavior-curriculum", "pandas"]
     assert not [d for d in meta["dependencies"] if d.startswith(NOT_IN_A_CURRICULUM)]
@@ -113,6 +117,7 @@ def test_pyproject_declares_the_curriculum(rendered: Rendered) -> None:
     assert pyproject["tool"]["ruff"]["target-version"] == "py" + answers["min_python"].replace(".", "")
 
 
+@pytest.mark.e2e
 def test_the_sdk_comes_from_the_answer(rendered: Rendered) -> None:
     project, answers = rendered
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
@@ -125,6 +130,7 @@ def test_the_sdk_comes_from_the_answer(rendered: Rendered) -> None:
         assert sources == {"curriculum-contract": {"path": ROOT.as_posix(), "editable": False}}
 
 
+@pytest.mark.e2e
 def test_the_repository_is_committed_and_records_its_template(rendered: Rendered) -> None:
     project, answers = rendered
     assert git(project, "status", "--porcelain") == ""
@@ -135,6 +141,7 @@ def test_the_repository_is_committed_and_records_its_template(rendered: Rendered
     assert answers["_commit"] in tags
 
 
+@pytest.mark.e2e
 def test_generated_python_passes_its_own_ruff_configuration(rendered: Rendered) -> None:
     project, _answers = rendered
     for argv in ([str(RUFF), "check", "--no-cache", "."], [str(RUFF), "format", "--no-cache", "--check", "."]):
@@ -142,6 +149,7 @@ def test_generated_python_passes_its_own_ruff_configuration(rendered: Rendered) 
         assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
+@pytest.mark.e2e
 def test_the_generated_tests_pass_against_this_sdk(rendered_custom: Rendered) -> None:
     """The golden replay and the per-transition tests, in this environment: the sample trainer states (templated
     JSON) must name each answer set's package, task and curriculum."""

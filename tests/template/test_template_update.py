@@ -2,12 +2,13 @@
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
-from template_helpers import ROOT, commit_as_tester, git, render, tagged_template_repo, template_copy
+from template_helpers import ROOT, commit_as_tester, git, render, run_checked, tagged_template_repo, template_copy
 
 from curriculum_contract._scaffold_cli import template_cache, update
 from curriculum_contract.scaffold import (
@@ -19,6 +20,7 @@ from curriculum_contract.scaffold import (
     update_curriculum,
 )
 from curriculum_contract.scaffold._source import portable_url, template_root
+from curriculum_contract.sdk.testing import assert_one_document
 
 CHANGELOG_NOTE = "- A line the template's next version adds."
 GITIGNORE_NOTE = "# added by the next template version"
@@ -67,6 +69,7 @@ def test_the_cache_is_recorded_portably_under_home(monkeypatch: pytest.MonkeyPat
     assert portable_url(Path("/opt/cache")) == "/opt/cache"
 
 
+@pytest.mark.e2e
 def test_update_from_a_tagged_template_repository_keeps_the_edit(tmp_path: Path) -> None:
     """Template version N as a tagged git copy; generate; edit; version N+1; update; both are there."""
     template = tagged_template_repo(tmp_path / "template", "v1.0.0")
@@ -88,6 +91,7 @@ def test_update_from_a_tagged_template_repository_keeps_the_edit(tmp_path: Path)
     assert set(result.changed) == {".copier-answers.yml", ".gitignore", "CHANGELOG.md"}
 
 
+@pytest.mark.e2e
 def test_update_through_the_cache_to_the_next_package_version(private_cache: Path, tmp_path: Path) -> None:
     """What `new` then `update` do after upgrading curriculum-contract: both versions live in the cache."""
     project = render(tmp_path / "repo")  # the installed template, registered in the cache
@@ -103,6 +107,7 @@ def test_update_through_the_cache_to_the_next_package_version(private_cache: Pat
     assert CHANGELOG_NOTE in (project / "CHANGELOG.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.e2e
 def test_plain_copier_update_keeps_the_edit(private_cache: Path, tmp_path: Path) -> None:
     """`copier update` run by hand in a repository made by `new` reaches the cache and merges."""
     project = render(tmp_path / "repo")
@@ -118,6 +123,7 @@ def test_plain_copier_update_keeps_the_edit(private_cache: Path, tmp_path: Path)
     assert CHANGELOG_NOTE in (project / "CHANGELOG.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.e2e
 def test_the_update_command_reports_the_versions_and_files(tmp_path: Path) -> None:
     template = tagged_template_repo(tmp_path / "template", "v1.0.0")
     project = render(tmp_path / "repo", template=TemplateSource(str(template)))
@@ -139,6 +145,7 @@ def test_the_template_cache_command_registers_this_version(private_cache: Path) 
     assert cached_versions() and all(f"  {tag}" in result.stdout for tag in cached_versions())
 
 
+@pytest.mark.e2e
 def test_a_conflicting_edit_is_reported(tmp_path: Path) -> None:
     template = tagged_template_repo(tmp_path / "template", "v1.0.0")
     project = render(tmp_path / "repo", template=TemplateSource(str(template)))
@@ -156,6 +163,7 @@ def test_a_conflicting_edit_is_reported(tmp_path: Path) -> None:
     assert result.stderr.startswith("curriculum-contract: error: 1 file(s) have conflicts to resolve")
 
 
+@pytest.mark.e2e
 def test_update_refuses_uncommitted_changes(tmp_path: Path) -> None:
     project = render(tmp_path / "repo")
     (project / "README.md").write_text("changed", encoding="utf-8")
@@ -169,6 +177,7 @@ def test_update_refuses_a_directory_that_was_not_generated(tmp_path: Path) -> No
     assert f"{tmp_path} was not generated from the template" in result.stderr.splitlines()[0]
 
 
+@pytest.mark.e2e
 def test_update_says_how_to_get_a_version_missing_from_the_cache(private_cache: Path, tmp_path: Path) -> None:
     older = register_template(template_copy(tmp_path / "older"), "0.0.9")
     project = render(tmp_path / "repo", template=older)
@@ -181,3 +190,84 @@ def test_the_installed_template_is_found() -> None:
     root = template_root()
     assert root in (ROOT, Path(__import__("curriculum_contract").__file__).parent / "_template")
     assert (root / "copier.yml").is_file()
+
+
+OLD_SCRIPTS = """[project.scripts]
+# The program a launcher runs: `curriculum run --path <session data directory>`.
+curriculum = "{{ package_name }}.curriculum:main"
+"""
+OLD_MAIN = """main = build_cli(SPEC)
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def as_template_0_1_0(template: Path) -> Path:
+    """The template as curriculum-contract 0.1.0 shipped it: the console script was the package's own
+    ``main = build_cli(SPEC)`` (imported before any stdout guard), with no spec entry point."""
+    pyproject = template / "template" / "pyproject.toml.jinja"
+    text = pyproject.read_text(encoding="utf-8")
+    start, end = text.index("[project.scripts]"), text.index("[dependency-groups]")
+    assert '"curriculum_contract.specs"' in text[start:end]  # the current template declares the entry point
+    pyproject.write_text(text[:start] + OLD_SCRIPTS + "\n" + text[end:], encoding="utf-8")
+    module = template / "template" / "src" / "{{package_name}}" / "curriculum.py.jinja"
+    text = module.read_text(encoding="utf-8")
+    first_paragraph_end = text.index("\n\n") + 2
+    text = (
+        '"""The curriculum: the stages joined by transitions, its trainer, and the ``curriculum`` command.\n\n'
+        + (text[text.index("\n\n", first_paragraph_end) + 2 :])
+    )
+    text = text.replace(
+        "import Criteria, CurriculumSpec, metric\n", "import Criteria, CurriculumSpec, build_cli, metric\n"
+    )
+    module.write_text(text + OLD_MAIN, encoding="utf-8")
+    changelog = template / "template" / "CHANGELOG.md.jinja"
+    text = changelog.read_text(encoding="utf-8")
+    changelog.write_text(text[: text.index("## Unreleased")] + text[text.index("## 0.1.0") :], encoding="utf-8")
+    return template
+
+
+@pytest.mark.e2e
+def test_update_moves_a_0_1_0_repository_to_the_sdk_program(private_cache: Path, tmp_path: Path) -> None:
+    """Generated by template 0.1.0, edited, updated to the installed template: the console script is the SDK's,
+    the spec is an entry point, the edit stays, and the repository's own suite passes in its own environment."""
+    from curriculum_contract.scaffold._process import uv_executable
+
+    old = register_template(as_template_0_1_0(template_copy(tmp_path / "old")), "0.1.0")
+    project = render(tmp_path / "repo", template=old)
+    curriculum = project / "src" / "my_2afc_curriculum" / "curriculum.py"
+    before = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert before["scripts"] == {"curriculum": "my_2afc_curriculum.curriculum:main"}
+    assert "entry-points" not in before and "main = build_cli(SPEC)" in curriculum.read_text(encoding="utf-8")
+    text = curriculum.read_text(encoding="utf-8")
+    curriculum.write_text(text.replace("\nto_all_contrasts = ", "\n# Lab note: reviewed.\nto_all_contrasts = "))
+    commit_as_tester(project, "A note of the lab's")
+
+    result = update_curriculum(project)  # to the installed template: the next tag of this version in the cache
+
+    assert (result.from_version, result.to_version) == ("v0.1.0", register_template().ref)
+    assert result.conflicts == []
+    after = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert after["scripts"] == {"curriculum": "curriculum_contract.sdk:main"}
+    assert after["entry-points"] == {
+        "curriculum_contract.specs": {"my-2afc-curriculum": "my_2afc_curriculum.curriculum:SPEC"}
+    }
+    module = curriculum.read_text(encoding="utf-8")
+    assert "# Lab note: reviewed." in module and "build_cli" not in module and "\nmain" not in module
+    assert "`curriculum_contract.sdk:main`" in (project / "CHANGELOG.md").read_text(encoding="utf-8")
+
+    uv = uv_executable()
+    run_checked([uv, "sync", "--quiet", "--reinstall-package", "curriculum-contract"], cwd=project)
+    suite = subprocess.run(
+        [uv, "run", "--frozen", "-q", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert suite.returncode == 0, suite.stdout[-4000:] + suite.stderr[-2000:]
+    assert " passed" in suite.stdout
+    session = "tests/data/03-advances-to-all-contrasts"
+    completed = subprocess.run(
+        [uv, "run", "--frozen", "-q", "curriculum", "run", "--path", session],
+        cwd=project, capture_output=True, check=False,
+    )  # fmt: skip
+    assert assert_one_document(completed).curriculum_name == "my-2afc-curriculum"

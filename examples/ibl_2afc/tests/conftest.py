@@ -2,7 +2,7 @@
 
 The SDK's plugin starts the ``curriculum`` script found next to the running Python; an environment that
 holds several curriculum packages (or none installed) would start the wrong one, so the contract checks
-run ``ibl_2afc.curriculum:main`` with ``src/`` on ``PYTHONPATH`` instead.
+run the SDK's program on ``ibl_2afc.curriculum:SPEC`` with ``src/`` on ``PYTHONPATH`` instead.
 """
 
 import os
@@ -19,6 +19,10 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 def curriculum_program() -> CurriculumProgram:
     path = os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
     return CurriculumProgram(
-        argv=(sys.executable, "-c", "from ibl_2afc.curriculum import main; main()"),
+        argv=(
+            sys.executable,
+            "-c",
+            "from curriculum_contract.sdk import main; main(specs=['ibl_2afc.curriculum:SPEC'])",
+        ),
         env={"PYTHONPATH": path},
     )

@@ -3,7 +3,9 @@
 A curriculum package supplies a ``Trainer`` and a metrics function, and gets the whole command::
 
     SPEC = CurriculumSpec(trainer=TRAINER, metrics=compute_metrics, version=__version__)
-    main = build_cli(SPEC)   # [project.scripts] curriculum = "my_curriculum.curriculum:main"
+
+and in its pyproject.toml ``[project.scripts] curriculum = "curriculum_contract.sdk:main"`` with
+``[project.entry-points."curriculum_contract.specs"] my-curriculum = "my_curriculum.curriculum:SPEC"``.
 """
 
 from ._app import build_cli
@@ -23,6 +25,7 @@ from ._errors import (
     EvaluationError,
     ExitCode,
     InputError,
+    LoadError,
     MetricsError,
     MigrationRequired,
     OutputError,
@@ -36,6 +39,7 @@ from ._layout import (
     suggestion_path,
     trainer_state_path,
 )
+from ._main import main
 from ._notes import declare_asset, declare_undefined
 from ._session import ReplayStep, evaluate_session, replay, replay_steps, run_session
 from ._spec import CurriculumSpec
@@ -57,6 +61,7 @@ __all__ = [
     "HistoryEntry",
     "InputError",
     "LegacySuggestion",
+    "LoadError",
     "MetricRef",
     "MetricsError",
     "MigrationRequired",
@@ -71,6 +76,7 @@ __all__ = [
     "declare_undefined",
     "evaluate_session",
     "history_path",
+    "main",
     "metric",
     "replay",
     "replay_steps",

@@ -1,12 +1,16 @@
-"""``build_cli``: a curriculum package's complete ``curriculum`` command from its ``CurriculumSpec``s.
+"""The ``curriculum`` command group, over ``CurriculumSpec``s loaded when a command first needs them.
 
-Commands parse their options, call the SDK, and return; ``_CurriculumGroup.invoke`` is the one place
-that turns errors into exit codes, an empty stdout and a one-line reason on stderr.
+``main`` (``_main.py``) builds it with a loader that imports the curriculum's entry points under the stdout
+guard; ``build_cli`` (the older way) with specs its caller already imported. Every command writes its output
+through the guard (``guarded_stdout``), so only that output reaches stdout. Commands parse their options,
+call the SDK, and return; ``_CurriculumGroup.invoke`` is the one place that turns errors into exit codes,
+an empty stdout and a one-line reason on stderr.
 """
 
 import json
 import sys
 import traceback
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -16,6 +20,10 @@ from .._files import write_text_atomic
 from ._errors import CurriculumError, ExitCode, UsageError
 from ._layout import SUGGESTION_FILE, trainer_state_path
 from ._spec import CurriculumSpec
+from ._stdout import guarded_stdout
+
+SpecLoader = Callable[[], Mapping[str, CurriculumSpec]]
+"""Returns the program's specs by curriculum name; called inside the guard, may raise ``LoadError``."""
 
 
 def _fail(code: int, reason: str, details: str = "") -> NoReturn:
@@ -49,7 +57,7 @@ def _parse_opts(values: tuple[str, ...]) -> dict[str, str]:
     return opts
 
 
-def _select(specs: dict[str, CurriculumSpec], name: str | None, state_file: Path | None) -> CurriculumSpec:
+def _select(specs: Mapping[str, CurriculumSpec], name: str | None, state_file: Path | None) -> CurriculumSpec:
     """The spec named by ``--curriculum``, else the only one, else the one the trainer state names."""
     if name is not None:
         if name not in specs:
@@ -67,13 +75,32 @@ def _select(specs: dict[str, CurriculumSpec], name: str | None, state_file: Path
     raise UsageError(f"this program holds several curricula ({', '.join(specs)}): pass --curriculum NAME")
 
 
+def _specs_by_name(specs: Iterable[CurriculumSpec]) -> dict[str, CurriculumSpec]:
+    """The specs keyed by curriculum name; two with the same name are a programming error."""
+    by_name: dict[str, CurriculumSpec] = {}
+    for spec in specs:
+        if spec.name in by_name:
+            raise ValueError(f"two CurriculumSpecs have the same curriculum name {spec.name!r}")
+        by_name[spec.name] = spec
+    return by_name
+
+
 def build_cli(*specs: CurriculumSpec) -> click.Group:
-    """The ``curriculum`` command group for these curricula (point ``[project.scripts] curriculum`` at it)."""
+    """The ``curriculum`` command group for these curricula: the older way, before ``main``.
+
+    A console script pointing at ``build_cli(SPEC)`` imports the curriculum's modules before any command
+    runs, so what they print at import time reaches stdout ahead of the document. Prefer
+    ``[project.scripts] curriculum = "curriculum_contract.sdk:main"`` (see docs/contract.md). Commands
+    still guard their own output: whatever runs inside them prints to stderr.
+    """
     if not specs:
         raise ValueError("build_cli needs at least one CurriculumSpec")
-    by_name = {spec.name: spec for spec in specs}
-    if len(by_name) != len(specs):
-        raise ValueError("two CurriculumSpecs have the same curriculum name")
+    by_name = _specs_by_name(specs)
+    return make_cli(lambda: by_name)
+
+
+def make_cli(load: SpecLoader) -> click.Group:
+    """The command group over the specs ``load`` returns (called inside each command's guarded block)."""
 
     @click.group(cls=_CurriculumGroup, context_settings={"help_option_names": ["-h", "--help"]})
     def cli() -> None:
@@ -107,12 +134,11 @@ def build_cli(*specs: CurriculumSpec) -> click.Group:
     ) -> None:
         """Suggest the next trainer state from a session's data directory; print one JSON document."""
         from ._session import run_session
-        from ._stdout import guarded_stdout
 
         opts = _parse_opts(opt_values)
         state_file = input_trainer_state or (trainer_state_path(path) if path.is_dir() else None)
-        spec = _select(by_name, name, state_file)
         with guarded_stdout() as stdout:
+            spec = _select(load(), name, state_file)
             suggestion = run_session(spec, path, input_trainer_state=input_trainer_state, opts=opts)
             document = suggestion.model_dump_json()
             if output_suggestion is not None:
@@ -126,10 +152,11 @@ def build_cli(*specs: CurriculumSpec) -> click.Group:
     @click.option("--curriculum", "name", help="Curriculum name; must match this program's.")
     def init(stage: str | None, output: Path | None, name: str | None) -> None:
         """Print the enrollment trainer state of a new subject."""
-        state = _select(by_name, name, None).enroll(stage)
-        if output is not None:
-            write_text_atomic(output, state.model_dump_json(indent=2))
-        click.echo(state.model_dump_json())
+        with guarded_stdout() as stdout:
+            state = _select(load(), name, None).enroll(stage)
+            if output is not None:
+                write_text_atomic(output, state.model_dump_json(indent=2))
+            stdout.write_document(state.model_dump_json())
 
     @cli.command()
     @click.option("--format", "form", type=click.Choice(["text", "mermaid"]), default="text", show_default=True)
@@ -138,32 +165,37 @@ def build_cli(*specs: CurriculumSpec) -> click.Group:
         """Stages, policies and transitions, as text or as a Mermaid graph."""
         from ._describe import describe_mermaid, describe_text
 
-        chosen = [by_name[n] for n in by_name if name in (None, n)]
-        if not chosen:
-            raise UsageError(f"--curriculum {name!r} is not one of: {', '.join(by_name)}")
-        for spec in chosen:
-            curriculum = spec.trainer.curriculum
-            click.echo(
-                describe_text(curriculum, spec.package_version) if form == "text" else describe_mermaid(curriculum)
-            )
+        with guarded_stdout() as stdout:
+            by_name = load()
+            chosen = [by_name[n] for n in by_name if name in (None, n)]
+            if not chosen:
+                raise UsageError(f"--curriculum {name!r} is not one of: {', '.join(by_name)}")
+            for spec in chosen:
+                curriculum = spec.trainer.curriculum
+                text = (
+                    describe_text(curriculum, spec.package_version) if form == "text" else describe_mermaid(curriculum)
+                )
+                stdout.write_document(text)
 
     @cli.command(name="list")
     def list_() -> None:
         """Names of the curricula this program runs."""
-        for spec_name in by_name:
-            click.echo(spec_name)
+        with guarded_stdout() as stdout:
+            stdout.write("".join(f"{spec_name}\n" for spec_name in load()))
 
     @cli.command()
     def version() -> None:
         """The curriculum package's version."""
-        click.echo(next(iter(by_name.values())).package_version)
+        with guarded_stdout() as stdout:
+            stdout.write_document(next(iter(load().values())).package_version)
 
     @cli.command(name="dsl-version")
     def dsl_version() -> None:
         """The version of aind-behavior-curriculum in use."""
-        import aind_behavior_curriculum
+        with guarded_stdout() as stdout:
+            import aind_behavior_curriculum
 
-        click.echo(aind_behavior_curriculum.__version__)
+            stdout.write_document(aind_behavior_curriculum.__version__)
 
     @cli.command()
     @click.option("--history", is_flag=True, help="The schema of the input history instead.")
@@ -171,6 +203,7 @@ def build_cli(*specs: CurriculumSpec) -> click.Group:
         """The contract's JSON Schema of the stdout document."""
         from ._schema import committed_schema_text
 
-        click.echo(committed_schema_text("history" if history else "suggestion"), nl=False)
+        with guarded_stdout() as stdout:
+            stdout.write(committed_schema_text("history" if history else "suggestion"))
 
     return cli

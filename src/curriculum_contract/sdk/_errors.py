@@ -1,6 +1,6 @@
 """Exit codes of a curriculum program and the errors that map onto them.
 
-Every failure of ``curriculum run`` is one of these errors; the CLI turns it into its exit code,
+Every failure of a ``curriculum`` command is one of these errors; the CLI turns it into its exit code,
 an empty stdout and a one-line reason on stderr::
 
     CurriculumError
@@ -9,8 +9,10 @@ an empty stdout and a one-line reason on stderr::
     │   └── MigrationRequired (3)  trainer state from another major version of the curriculum
     ├── MetricsError          (4)  the curriculum's metrics function raised or returned a non-Metrics
     ├── EvaluationError       (5)  the trainer's evaluation (transitions, policies) raised
-    └── OutputError           (6)  the curriculum broke the contract: undeclared or missing assets,
-                                   a modified data directory, an output that fails validation
+    ├── OutputError           (6)  the curriculum broke the contract: undeclared or missing assets,
+    │                              a modified data directory, an output that fails validation
+    └── LoadError             (7)  the curriculum's code cannot be loaded: no spec entry point, an
+                                   exception while importing it, or it names no CurriculumSpec
 """
 
 from enum import IntEnum
@@ -26,6 +28,7 @@ class ExitCode(IntEnum):
     METRICS = 4
     EVALUATION = 5
     OUTPUT = 6
+    LOAD = 7
 
 
 class CurriculumError(Exception):
@@ -71,3 +74,9 @@ class OutputError(CurriculumError, RuntimeError):
     """The curriculum's output or its effect on the data directory breaks the contract."""
 
     exit_code = ExitCode.OUTPUT
+
+
+class LoadError(CurriculumError, ImportError):
+    """The ``curriculum`` program could not find or import the curriculum's ``CurriculumSpec``."""
+
+    exit_code = ExitCode.LOAD

@@ -17,7 +17,7 @@ Two differences from IBL, both because a curriculum's stage sets the task parame
 """
 
 from aind_behavior_curriculum import Stage, Trainer, create_curriculum
-from curriculum_contract.sdk import CurriculumSpec, build_cli
+from curriculum_contract.sdk import CurriculumSpec
 
 from . import __version__
 from .criteria import to_ready_for_ephys_rig, to_trained_1a, to_trained_1b
@@ -51,7 +51,4 @@ CURRICULUM.add_stage_transition(TRAINED_1B, READY_FOR_EPHYS_RIG, to_ready_for_ep
 
 TRAINER = Trainer(CURRICULUM)
 SPEC = CurriculumSpec(trainer=TRAINER, metrics=compute_metrics, version=__version__)
-main = build_cli(SPEC)
-
-if __name__ == "__main__":
-    main()
+"""What the SDK's ``curriculum`` program runs: ``pyproject.toml`` names it in ``curriculum_contract.specs``."""

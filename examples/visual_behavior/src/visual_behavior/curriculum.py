@@ -6,7 +6,7 @@ the regimen and versioned with the regimen's semantic version.
 """
 
 from aind_behavior_curriculum import Curriculum, Stage, Trainer, create_curriculum
-from curriculum_contract.sdk import CurriculumSpec, build_cli
+from curriculum_contract.sdk import CurriculumSpec
 from pydantic import ValidationError
 
 from . import __version__
@@ -46,7 +46,4 @@ def build_curriculum(regimen: Regimen) -> Curriculum:
 CURRICULUM = build_curriculum(REGIMEN)
 TRAINER = Trainer(CURRICULUM)
 SPEC = CurriculumSpec(trainer=TRAINER, metrics=compute_metrics, version=__version__)
-main = build_cli(SPEC)
-
-if __name__ == "__main__":
-    main()
+"""What the SDK's ``curriculum`` program runs: ``pyproject.toml`` names it in ``curriculum_contract.specs``."""
