@@ -216,6 +216,10 @@ def test_summary_collects_every_metric_and_flattens(trials: pd.DataFrame) -> Non
     assert flat["median_reaction_time"] == 0.85 and flat["session_duration"] == 14.0
     assert flat["psychometric_n_trials"] == 5 and "psychometric" not in flat
     assert set(flat) >= {"psychometric_bias", "psychometric_threshold", "psychometric_lapse_low", "psychometric_reason"}
+    # Scalars only: the per-parameter reasons stay on the fit (and were declared); their gist is the reason.
+    assert "psychometric_undefined" not in flat and "psychometric_negative_log_likelihood" in flat
+    assert all(not isinstance(value, dict) for value in flat.values())
+    assert set(summary.psychometric.undefined) <= {"bias", "threshold", "lapse_low", "lapse_high"}
     with pytest.raises(AttributeError):
         summary.n_trials = 7  # type: ignore[misc]
 
@@ -261,7 +265,6 @@ def test_easy_threshold_must_be_a_fraction(trials: pd.DataFrame) -> None:
         fraction_correct_easy(trials, 50)
 
 
-@pytest.mark.e2e
 def test_importing_the_helpers_adds_no_heavy_dependency() -> None:
     """The cold start of `curriculum run` is measured against `import aind_behavior_curriculum, pandas`."""
     code = (

@@ -17,7 +17,7 @@ unknown (zero contrast without a ``correct`` column) are left out of the rates.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,11 +44,21 @@ class SessionSummary:
     psychometric: PsychometricFit
 
     def as_dict(self) -> dict[str, float | int | bool | str | None]:
-        """Flat mapping; the fit's fields are prefixed ``psychometric_`` (NaN stays NaN)."""
+        """Flat mapping of scalars; the fit's are prefixed ``psychometric_`` (NaN stays NaN).
+
+        The fit's ``undefined`` mapping is left out (its gist is in ``psychometric_reason``): a ``Metrics``
+        field holds one value, and ``fit_psychometric`` already declared each reason for the warnings.
+        """
         flat: dict[str, float | int | bool | str | None] = {
-            k: v for k, v in asdict(self).items() if k != "psychometric"
+            f.name: getattr(self, f.name) for f in fields(self) if f.name != "psychometric"
         }
-        flat.update({f"psychometric_{k}": v for k, v in asdict(self.psychometric).items()})
+        flat.update(
+            {
+                f"psychometric_{f.name}": getattr(self.psychometric, f.name)
+                for f in fields(self.psychometric)
+                if f.name != "undefined"
+            }
+        )
         return flat
 
 

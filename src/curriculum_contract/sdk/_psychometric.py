@@ -1,54 +1,105 @@
-"""The psychometric fit of a two-alternative choice session, in numpy only.
+"""The psychometric fit of a two-alternative choice session: numpy only, reproducible, and honest about ridges.
 
-The model is the one IBL's training criteria fit (``erf_psycho_2gammas`` in their psychofit)::
+**Model** -- the one IBL's training criteria fit (``erf_psycho_2gammas`` in their psychofit, parameters
+``[bias, slope, gamma1, gamma2]`` = ours in this order)::
 
     P(right | c) = lapse_low + (1 - lapse_low - lapse_high) * (1 + erf((c - bias) / threshold)) / 2
 
 with the contrast ``c`` in **percent** (-100..100), so ``bias`` and ``threshold`` are in percent
-contrast and can be compared with IBL's published thresholds (trained_1a: |bias| < 16,
-threshold < 19, lapses < 0.2). Note there is no sqrt(2): ``threshold`` is sqrt(2) times the standard
-deviation of the underlying cumulative Gaussian (sigma = threshold / sqrt(2)). ``lapse_low`` is the
-rate of right choices far on the left, ``lapse_high`` the rate of left choices far on the right.
+contrast and compare with IBL's published criteria (trained_1a: |bias| < 16, threshold < 19, lapses
+< 0.2). There is no sqrt(2): ``threshold`` is sqrt(2) times the standard deviation of the underlying
+cumulative Gaussian. ``lapse_low`` is the rate of right choices far on the left, ``lapse_high`` the rate
+of left choices far on the right. Bounds: bias in [-100, 100], threshold in [0.01, 1000], each lapse
+in [0, 0.5) (so the curve rises).
 
-Fit: maximum likelihood on the binomial counts per contrast level (responded trials only; no-go
-trials carry no choice), so a million trials cost one pass to aggregate them. Bounds: bias in
-[-100, 100], threshold in [0.01, 1000], each lapse in [0, 0.5) (their sum stays below 1, so the curve
-rises). IBL's training-status fit bounds lapses to [0, 1] and threshold to [0, 100]; their plotting
-fit to [0, 0.2] and [10, 50]. A coarse grid picks the start, then a bounded Nelder-Mead refines it;
-there is no randomness, so the same table always gives the same fit. scipy is not used: its import
-alone costs about a second of every ``curriculum run``. With fewer than four contrast levels, or a
-subject that is perfect at every nonzero contrast, the four parameters are not all identified: the fit
-then returns one of several equally likely points (the same one every time) and says ``converged``.
+**Fit** -- maximum likelihood on the binomial counts per contrast level (responded trials only: a no-go
+trial carries no choice), so a million trials cost one pass to aggregate them. Levels are sorted and
+merged first (any row order gives the same sums, bit for bit). A vectorized grid ranks biases at and
+between the levels, thresholds 0.5..1000 % and two lapse pairs; from its ``STARTS`` best points that are
+not neighbours, a projected Newton method (exact Hessian; Fisher scoring with Levenberg-Marquardt damping
+where the Hessian is not positive definite; a negative-curvature search at saddles; an active set for
+coordinates at a bound; Armijo backtracking) runs until the Newton decrement is below 1e-16, i.e. within
+about 1e-8 standard errors of the optimum. Nothing is random. Details in ``_psychometric_solver``.
 
-Sessions with continuous contrasts (more than ``MAX_LEVELS`` distinct values) are aggregated after
-rounding the contrast to 0.5 % (at most 401 levels), so the cost stays bounded.
+**Reproducible** -- two machines (or row orders) agree on every identified parameter to
+``REPRODUCIBLE_TO`` relative or ``REPRODUCIBLE_ABS`` absolute, whichever is larger: they differ only by
+last-digit differences of erfc/exp/log, which the tight convergence test leaves far below 1e-8 standard
+errors (< 3e-7 % for a bias at its largest allowed standard error). A parameter sits exactly at a
+cut-off below on one machine and just across it on another only by a coincidence of the same order.
+
+**Identified or undefined** -- a parameter the data do not determine is NaN, and ``undefined`` says why
+(constants in ``_psychometric_identify``, each with the reason for its value):
+
+1. fewer than ``MIN_LEVELS`` (5) distinct signed levels: no fit, all four undefined (a four-parameter
+   curve passes through four levels whatever its shape: the +-50/100 % sessions);
+2. the optimizer did not meet its convergence test: all four undefined;
+3. estimates at a bound: threshold at 0.01 (below the resolution of the levels: a step) or at 1000 (flat
+   across them); bias at +-100 or outside the tested contrasts (with the bias held at its bound, the
+   threshold too: only the curve's tail is seen); a lapse at its upper bound 0.5 (chance);
+4. ties: another start ends within 1e-6 in log-likelihood but elsewhere: the parameters that differ;
+5. drift: the search crawls along a ridge towards a bound, the likelihood still rising by < 5e-7 a step:
+   the parameters that move along it;
+6. curvature: the Fisher information on the parameters not at a bound; in a flat direction (eigenvalue
+   below 1e-10 of its correlation matrix) every parameter with a weight in it; otherwise the standard
+   errors: bias > ``BIAS_SE_MAX`` (25 %), log threshold > ``THRESHOLD_LOG_SE_MAX`` (1.0), lapse
+   1.96 x SE > ``LAPSE_HALF_WIDTH_MAX`` (0.3);
+7. lapses by likelihood ratio: a lapse of exactly 0 (its natural bound) is a legitimate estimate when
+   fixing it at 0.3 instead, the others refitted, makes the fit worse by at least 1.92 (the 95 %
+   likelihood-ratio cut-off); when bias or threshold are undefined, every lapse must pass that test
+   0.3 above and below its estimate (the curve's shape is then arbitrary, and so is a lapse's curvature).
+
+The cut-offs leave typical trained and half-trained sessions (11 signed levels 0, +-6.25 .. +-100 %,
+300-600 trials, thresholds 10-40 %, lapses 0-0.2) identified: in 2,592 simulated ones, 98.5 % had all
+four, and the rest were genuine ridges (mostly a 10 % threshold whose step fell between two levels).
+
+**Why no scipy** at run time: its import alone costs about a second of every ``curriculum run``; the tests
+check this fit against scipy's optimizers and IBL's psychofit. Sessions with continuous contrasts (more
+than ``MAX_LEVELS`` distinct values) are aggregated after rounding the contrast to 0.5 % (at most 401
+levels), so the cost stays bounded.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from ._notes import declare_undefined
+from ._psychometric_grid import start_points
+from ._psychometric_identify import MIN_LEVELS, NAMES, natural, undefined_parameters
+from ._psychometric_model import BIAS_BOUNDS as BIAS_BOUNDS
+from ._psychometric_model import LAPSE_BOUNDS as LAPSE_BOUNDS
+from ._psychometric_model import THRESHOLD_BOUNDS as THRESHOLD_BOUNDS
+from ._psychometric_model import tail_split
+from ._psychometric_solver import Solution, minimize
 
+if TYPE_CHECKING:
     import pandas as pd
 
-BIAS_BOUNDS = (-100.0, 100.0)
-THRESHOLD_BOUNDS = (0.01, 1000.0)
-LAPSE_BOUNDS = (0.0, 0.5 - 1e-9)
 #: Above this many distinct contrasts the fit rounds contrasts to 0.5 % before aggregating.
 MAX_LEVELS = 401
-_EPS = 1e-12
+#: Identified parameters agree across machines and row orders to this relative difference ...
+REPRODUCIBLE_TO = 1e-6
+#: ... or to this absolute one (percent for bias and threshold, probability for lapses), whichever is larger.
+REPRODUCIBLE_ABS = 1e-6
+#: Deterministic starts taken from the grid (its best point and the best ones not next to it).
+STARTS = 3
+_FLOOR = 1e-150
 _ERF = np.frompyfunc(math.erf, 1, 1)
+_NAN = math.nan
 
 
 @dataclass(frozen=True)
 class PsychometricFit:
-    """Fitted parameters (bias and threshold in percent contrast), or NaN with the ``reason`` why not."""
+    """Fitted parameters (bias and threshold in percent contrast); NaN where the data do not determine them.
+
+    ``undefined`` maps each such parameter to a one-line reason; ``reason`` sums them up in one line (None
+    when all four are identified). ``converged``: the optimizer met its convergence test.
+    ``negative_log_likelihood`` is the fit's at the estimate (NaN when no fit was made).
+    """
 
     bias: float
     threshold: float
@@ -57,12 +108,22 @@ class PsychometricFit:
     n_trials: int
     converged: bool
     reason: str | None = None
+    undefined: Mapping[str, str] = field(default_factory=dict)
+    negative_log_likelihood: float = _NAN
 
     @classmethod
-    def undefined(cls, n_trials: int, reason: str) -> PsychometricFit:
-        """A fit that could not be made: NaN parameters, not converged, and why."""
-        nan = math.nan
-        return cls(nan, nan, nan, nan, n_trials=n_trials, converged=False, reason=reason)
+    def unfitted(cls, n_trials: int, reason: str) -> PsychometricFit:
+        """A fit that could not be made: NaN parameters, not converged, all four undefined for ``reason``."""
+        return cls(
+            _NAN,
+            _NAN,
+            _NAN,
+            _NAN,
+            n_trials=n_trials,
+            converged=False,
+            reason=reason,
+            undefined=dict.fromkeys(NAMES, reason),
+        )
 
 
 def erf(x: np.ndarray | float) -> np.ndarray:
@@ -96,155 +157,82 @@ def contrast_counts(trials: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.nd
 
 
 def negative_log_likelihood(params: np.ndarray, levels: np.ndarray, n: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Binomial negative log-likelihood of ``params`` rows (bias, threshold, lapse_low, lapse_high)."""
+    """Binomial negative log-likelihood of ``params`` rows (bias, threshold, lapse_low, lapse_high).
+
+    Exactly the fit's objective: ``p`` and ``1 - p`` come from erfc, so neither saturates in its tail.
+    """
     params = np.atleast_2d(np.asarray(params, dtype=np.float64))
+    levels, n, k = (np.asarray(a, dtype=np.float64) for a in (levels, n, k))
     bias, threshold, low, high = (params[:, i : i + 1] for i in range(4))
-    p = low + (1.0 - low - high) * (1.0 + erf((levels - bias) / threshold)) / 2.0
-    p = np.clip(p, _EPS, 1.0 - _EPS)
-    return -(k * np.log(p) + (n - k) * np.log1p(-p)).sum(axis=1)
+    z = (levels - bias) / threshold
+    big, small = (part.reshape(z.shape) for part in tail_split(z.ravel()))
+    scale = 1.0 - low - high
+    p = np.maximum(low + scale * big, _FLOOR)
+    q = np.maximum(high + scale * small, _FLOOR)
+    return -(k * np.log(p) + (n - k) * np.log(q)).sum(axis=1)
 
 
-def _objective(levels: np.ndarray, n: np.ndarray, k: np.ndarray) -> Callable[[np.ndarray], float]:
-    """``negative_log_likelihood`` of one point in search coordinates, without its array overhead."""
-    misses = n - k
+def fit_psychometric(trials: pd.DataFrame, *, report_as: str | None = "psychometric_{}") -> PsychometricFit:
+    """Maximum-likelihood fit of the session's choices; NaN and a reason for each parameter the data leave open.
 
-    def nll(x: np.ndarray) -> float:
-        bias, threshold, low, high = x[0], math.exp(x[1]), x[2], x[3]
-        z = _ERF((levels - bias) / threshold).astype(np.float64)
-        p = np.clip(low + (1.0 - low - high) * (1.0 + z) * 0.5, _EPS, 1.0 - _EPS)
-        return -float(k @ np.log(p) + misses @ np.log1p(-p))
-
-    return nll
-
-
-def fit_psychometric(trials: pd.DataFrame) -> PsychometricFit:
-    """Maximum-likelihood fit of the session's choices; NaN parameters and a reason when undefined."""
-    levels, n, k = contrast_counts(trials)
-    n_trials = int(n.sum())
+    With ``report_as``, each undefined parameter is declared (``declare_undefined``) as
+    ``report_as.format(name)``, so that its reason reaches the document's warnings during an evaluation.
+    """
     if len(trials) == 0:
-        return PsychometricFit.undefined(0, "no trials")
-    if n_trials == 0:
-        return PsychometricFit.undefined(0, "no trial with a response (every choice is 0)")
-    if levels.size < 2:
-        reason = f"only one contrast level ({levels[0]:g} %) among responded trials; need at least 2"
-        return PsychometricFit.undefined(n_trials, reason)
-    return fit_counts(levels, n, k)
+        fit = PsychometricFit.unfitted(0, "no trials")
+    else:
+        levels, n, k = contrast_counts(trials)
+        if n.sum() == 0:
+            fit = PsychometricFit.unfitted(0, "no trial with a response (every choice is 0)")
+        else:
+            fit = fit_counts(levels, n, k)
+    if report_as is not None:
+        for name, why in fit.undefined.items():
+            declare_undefined(report_as.format(name), why)
+    return fit
 
 
 def fit_counts(levels: np.ndarray, n: np.ndarray, k: np.ndarray) -> PsychometricFit:
-    """Fit from aggregated counts: contrast levels (percent), trials and right choices per level."""
-    grid = _start_grid(levels)
-    nll = negative_log_likelihood(grid, levels, n, k)
-    lower, upper = _bounds()
-    scale = np.array([10.0, 0.5, 0.05, 0.05])
-    best_x, best_f, converged = None, math.inf, False
-    objective = _objective(levels, n, k)
-    for start in grid[np.argsort(nll, kind="stable")[:3]]:
-        x, f, ok = _nelder_mead(objective, _to_search(start), scale, lower, upper)
-        if f < best_f:
-            best_x, best_f, converged = x, f, ok
-    bias, threshold, low, high = _from_search(best_x)
-    reason = None if converged else "the optimizer hit its iteration limit before meeting its tolerance"
-    return PsychometricFit(float(bias), float(threshold), float(low), float(high), int(n.sum()), converged, reason)
+    """Fit from aggregated counts: contrast levels (percent), trials and right choices per level. Pure."""
+    levels, n, k = _canonical(levels, n, k)
+    n_trials = round(float(n.sum()))
+    if levels.size == 0:
+        return PsychometricFit.unfitted(0, "no trial with a response (every choice is 0)")
+    if levels.size < MIN_LEVELS:
+        shown = ", ".join(f"{c:g}" for c in levels)
+        what = "one contrast level" if levels.size == 1 else f"{levels.size} contrast levels"
+        reason = f"only {what} ({shown} %) among responded trials; a four-parameter fit needs at least {MIN_LEVELS}"
+        return PsychometricFit.unfitted(n_trials, reason)
+    solutions: tuple[Solution, ...] = ()
+    for start in start_points(levels, n, k, STARTS):
+        solution = minimize(start, levels, n, k, solutions)
+        if all(solution is not known for known in solutions):
+            solutions += (solution,)
+    best = min(solutions, key=lambda s: s.at.nll)  # the first of equal values: deterministic
+    if best.converged:
+        undefined = undefined_parameters(best, solutions, (levels, n, k), REPRODUCIBLE_TO, REPRODUCIBLE_ABS)
+    else:
+        undefined = dict.fromkeys(NAMES, f"the optimizer did not meet its convergence test in {best.iterations} steps")
+    values = [_NAN if name in undefined else float(v) for name, v in zip(NAMES, natural(best.at.x), strict=True)]
+    return PsychometricFit(
+        *values,
+        n_trials=n_trials,
+        converged=best.converged,
+        reason="; ".join(f"{name}: {why}" for name, why in undefined.items()) or None,
+        undefined=undefined,
+        negative_log_likelihood=best.at.nll,
+    )
 
 
-def _start_grid(levels: np.ndarray) -> np.ndarray:
-    biases = np.linspace(max(levels.min(), BIAS_BOUNDS[0]), min(levels.max(), BIAS_BOUNDS[1]), 13)
-    thresholds = np.geomspace(1.0, 200.0, 10)
-    lapses = np.array([0.0, 0.05, 0.15, 0.3])
-    mesh = np.meshgrid(biases, thresholds, lapses, lapses, indexing="ij")
-    return np.stack([m.ravel() for m in mesh], axis=1)
-
-
-def _bounds() -> tuple[np.ndarray, np.ndarray]:
-    lower = np.array([BIAS_BOUNDS[0], math.log(THRESHOLD_BOUNDS[0]), LAPSE_BOUNDS[0], LAPSE_BOUNDS[0]])
-    upper = np.array([BIAS_BOUNDS[1], math.log(THRESHOLD_BOUNDS[1]), LAPSE_BOUNDS[1], LAPSE_BOUNDS[1]])
-    return lower, upper
-
-
-def _to_search(params: np.ndarray) -> np.ndarray:
-    """Search coordinates: the threshold on a log scale, the others as they are."""
-    return np.array([params[0], math.log(params[1]), params[2], params[3]])
-
-
-def _from_search(x: np.ndarray) -> np.ndarray:
-    return np.array([x[0], math.exp(x[1]), x[2], x[3]])
-
-
-def _nelder_mead(
-    f: Callable[[np.ndarray], float],
-    x0: np.ndarray,
-    step: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    xtol: float = 1e-6,
-    ftol: float = 1e-9,
-    max_iter: int = 3000,
-) -> tuple[np.ndarray, float, bool]:
-    """Minimize ``f`` in the box [lower, upper] (points are projected into it); restart once at the end.
-
-    Works in coordinates scaled by ``step`` so one tolerance fits every parameter. Converged means the
-    simplex shrank below ``xtol`` (scaled) and its values spread less than ``ftol`` (relative).
-    """
-    lo, hi = lower / step, upper / step
-
-    def g(y: np.ndarray) -> float:
-        return f(y * step)
-
-    y, _, _ = _simplex_search(g, np.clip(x0 / step, lo, hi), lo, hi, xtol, ftol, max_iter)
-    # The restart rebuilds a full-size simplex around the result: one that collapsed against a bound or
-    # into a valley stops early, and the fresh one moves on from there.
-    y, fy, converged = _simplex_search(g, y, lo, hi, xtol, ftol, max_iter)
-    return y * step, fy, converged
-
-
-def _simplex_search(
-    g: Callable[[np.ndarray], float],
-    y0: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    xtol: float,
-    ftol: float,
-    max_iter: int,
-) -> tuple[np.ndarray, float, bool]:
-    dim = y0.size
-    simplex = np.empty((dim + 1, dim))
-    simplex[0] = y0
-    for i in range(dim):
-        vertex = y0.copy()
-        vertex[i] = vertex[i] + 1.0 if vertex[i] + 1.0 <= hi[i] else vertex[i] - 1.0
-        simplex[i + 1] = vertex
-    values = np.array([g(v) for v in simplex])
-    for _ in range(max_iter):
-        order = np.argsort(values, kind="stable")
-        simplex, values = simplex[order], values[order]
-        spread_x = np.abs(simplex[1:] - simplex[0]).max()
-        spread_f = np.abs(values[1:] - values[0]).max()
-        if spread_x <= xtol and spread_f <= ftol * (1.0 + abs(values[0])):
-            return simplex[0], float(values[0]), True
-        centroid = simplex[:-1].mean(axis=0)
-        worst = simplex[-1]
-        reflected = np.clip(2.0 * centroid - worst, lo, hi)
-        f_reflected = g(reflected)
-        if f_reflected < values[0]:
-            expanded = np.clip(3.0 * centroid - 2.0 * worst, lo, hi)
-            f_expanded = g(expanded)
-            if f_expanded < f_reflected:
-                simplex[-1], values[-1] = expanded, f_expanded
-            else:
-                simplex[-1], values[-1] = reflected, f_reflected
-        elif f_reflected < values[-2]:
-            simplex[-1], values[-1] = reflected, f_reflected
-        else:
-            if f_reflected < values[-1]:
-                contracted = centroid + 0.5 * (reflected - centroid)
-            else:
-                contracted = centroid + 0.5 * (worst - centroid)
-            f_contracted = g(contracted)
-            if f_contracted < min(f_reflected, values[-1]):
-                simplex[-1], values[-1] = contracted, f_contracted
-            else:
-                simplex[1:] = simplex[0] + 0.5 * (simplex[1:] - simplex[0])
-                values[1:] = [g(v) for v in simplex[1:]]
-    best = int(np.argmin(values))
-    return simplex[best], float(values[best]), False
+def _canonical(levels: np.ndarray, n: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Levels ascending and distinct, empty ones dropped: any row order gives the same sums, bit for bit."""
+    levels, n, k = (np.asarray(a, dtype=np.float64).ravel() for a in (levels, n, k))
+    if not levels.size == n.size == k.size:
+        raise ValueError(f"levels, n and k need one entry per level, got {levels.size}, {n.size} and {k.size}")
+    if not (np.isfinite(levels).all() and np.isfinite(n).all() and np.isfinite(k).all()):
+        raise ValueError("levels, n and k must be finite")
+    if (k < 0).any() or (k > n).any():
+        raise ValueError("counts must satisfy 0 <= k <= n at every level")
+    keep = n > 0
+    unique, inverse = np.unique(levels[keep], return_inverse=True)
+    return unique, np.bincount(inverse, weights=n[keep]), np.bincount(inverse, weights=k[keep])

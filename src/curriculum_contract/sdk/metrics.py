@@ -14,7 +14,7 @@ from ._metrics import (
     summarize_session,
     trial_count,
 )
-from ._psychometric import PsychometricFit, fit_psychometric
+from ._psychometric import PsychometricFit, fit_counts, fit_psychometric
 from ._trials import TrialsError, coerce_trials, find_trials_file, load_trials
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "choice_bias",
     "coerce_trials",
     "find_trials_file",
+    "fit_counts",
     "fit_psychometric",
     "fraction_correct",
     "fraction_correct_easy",

@@ -1,0 +1,113 @@
+"""Time ``fit_psychometric`` (aggregation + fit + identification) against the fitter it replaced, same run.
+
+The baseline is the previous fitter (bench/_baseline_psychometric.py: grid + Nelder-Mead from 3 starts,
+math.erf per level), timed on the same tables. Sessions, seeded: well-posed ones (11 signed levels,
+thresholds 10-40 %, lapses 0-0.2) and ill-posed ones (only the +-50/100 % levels, a perfect subject,
+a guessing subject, a bias beyond the tested range), each at 500 and at 100,000 trials. Target: a
+well-posed 500-trial fit under 3 ms. Timing never fails the run; a wrong answer does (exit 1): a
+well-posed session with an undefined parameter, or an ill-posed one reported fully identified.
+Run: ``python bench/bench_psychometric.py [--repeats R]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from curriculum_contract.sdk._psychometric import fit_psychometric, psychometric
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _baseline_psychometric as baseline
+
+LEVELS = np.array([-1.0, -0.5, -0.25, -0.125, -0.0625, 0.0, 0.0625, 0.125, 0.25, 0.5, 1.0])
+EASY = np.array([-1.0, -0.5, 0.5, 1.0])
+#: (bias %, threshold %, lapse_low, lapse_high) of the well-posed sessions.
+WELL_POSED = [(5.0, 20.0, 0.1, 0.05), (-8.0, 12.0, 0.02, 0.0), (0.0, 30.0, 0.15, 0.1), (12.0, 40.0, 0.2, 0.15)]
+
+
+def session(n: int, params: tuple[float, float, float, float], seed: int, levels: np.ndarray = LEVELS) -> pd.DataFrame:
+    """Choices drawn from the model at ``levels`` (uniformly), 2 % no-go trials, seeded."""
+    rng = np.random.default_rng(seed)
+    contrast = rng.choice(levels, n)
+    choice = np.where(rng.random(n) < psychometric(contrast * 100.0, *params), 1, -1)
+    choice[rng.random(n) < 0.02] = 0
+    return pd.DataFrame({"signed_contrast": contrast, "choice": choice})
+
+
+def ill_posed(n: int, seed: int) -> dict[str, pd.DataFrame]:
+    """Sessions whose data cannot determine all four parameters."""
+    perfect = session(n, (0.0, 20.0, 0.0, 0.0), seed)
+    nonzero = perfect["signed_contrast"] != 0.0
+    perfect.loc[nonzero, "choice"] = np.sign(perfect.loc[nonzero, "signed_contrast"]).astype(int)
+    return {
+        "only +-50/100 %": session(n, (0.0, 20.0, 0.05, 0.05), seed, EASY),
+        "perfect subject": perfect,
+        "guessing subject": session(n, (0.0, 1e5, 0.0, 0.0), seed),
+        "bias beyond range": session(n, (150.0, 20.0, 0.05, 0.05), seed),
+    }
+
+
+def median_seconds(function: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def describe(fit: object) -> str:
+    values = (getattr(fit, name) for name in ("bias", "threshold", "lapse_low", "lapse_high"))
+    return " ".join("nan" if math.isnan(v) else f"{v:.4g}" for v in values)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+    r = args.repeats
+    errors: list[str] = []
+    print(f"repeats: {r} per session (median times; per-fit medians over the sessions of a row)")
+    print(f"{'trials':>8}  {'sessions':<26}{'baseline ms':>12}{'new ms':>10}{'new/baseline':>14}")
+    typical_new = math.nan
+    for n in (500, 100_000):
+        groups = {
+            f"well-posed ({len(WELL_POSED)})": {f"{p}": session(n, p, seed) for seed, p in enumerate(WELL_POSED)},
+            "ill-posed (4)": ill_posed(n, seed=7),
+        }
+        for label, sessions in groups.items():
+            old, new = [], []
+            for name, trials in sessions.items():
+                fit_psychometric(trials), baseline.fit_psychometric(trials)  # warm both once
+                new.append(median_seconds(lambda t=trials: fit_psychometric(t), r))
+                old.append(median_seconds(lambda t=trials: baseline.fit_psychometric(t), max(3, r // 5)))
+                fit = fit_psychometric(trials)
+                if label.startswith("well") and fit.undefined:
+                    errors.append(f"{n} trials, well-posed {name}: {fit.reason}")
+                if label.startswith("ill") and not fit.undefined:
+                    errors.append(f"{n} trials, ill-posed {name}: every parameter reported identified")
+            old_ms, new_ms = statistics.median(old) * 1e3, statistics.median(new) * 1e3
+            if n == 500 and label.startswith("well"):
+                typical_new = new_ms
+            print(f"{n:>8,}  {label:<26}{old_ms:>12.2f}{new_ms:>10.2f}{new_ms / old_ms:>14.3f}")
+    print(f"target    well-posed 500-trial fit under 3 ms: {'met' if typical_new < 3.0 else 'NOT met'}")
+    print("ill-posed at 500 trials (bias threshold lapse_low lapse_high):")
+    for name, trials in ill_posed(500, seed=7).items():
+        fit, old_fit = fit_psychometric(trials), baseline.fit_psychometric(trials)
+        print(f"  {name:<20} baseline {describe(old_fit):<40} new {describe(fit)}")
+        print(f"  {'':<20} why: {fit.reason}")
+    for error in errors:
+        print(f"ERROR: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
