@@ -1,7 +1,8 @@
 """The ``curriculum-contract`` command: the contract's tools, the template, the launcher, the demo.
 
 Subcommands import what they need when they run, so ``curriculum-contract launch`` on a rig does not
-pay for copier or matplotlib.
+pay for copier or matplotlib. Every subcommand's errors become exit codes in one place
+(``_cli_errors.reporting_errors``, through ``ReportingGroup``/``ReportingCommand``; docs/exit-codes.md).
 """
 
 import contextlib
@@ -15,8 +16,10 @@ from typing import Any, NoReturn
 
 import click
 
+from ._cli_errors import ReportingGroup
 
-class _LazyGroup(click.Group):
+
+class _LazyGroup(ReportingGroup):
     """Loads a subcommand's module only when that subcommand is invoked (or listed by --help)."""
 
     def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
@@ -43,6 +46,7 @@ _LAZY_COMMANDS: dict[str, str] = {
     "enroll": "curriculum_contract.launcher_adapter._cli:enroll",
     "launch": "curriculum_contract.launcher_adapter._cli:launch",
     "history": "curriculum_contract.launcher_adapter._cli:history",
+    "recover": "curriculum_contract.launcher_adapter._cli:recover",
 }
 
 
@@ -68,25 +72,27 @@ def validate(file: Any, history: bool) -> None:
     """Check a document (FILE, or - for stdin) against the contract; list failing fields."""
     from pydantic import ValidationError
 
+    from ._errors import DocumentInvalid
+    from ._text import validation_problems
     from .sdk._contract import History, Suggestion
-    from .sdk._inputs import format_validation_error
 
     name = "<stdin>" if file.name == "<stdin>" else str(Path(file.name))
     text = file.read()
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        click.echo(f"{name}: not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})", err=True)
-        sys.exit(1)
+        raise DocumentInvalid(
+            f"{name}: not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+        ) from None
     model = History if history else Suggestion
     try:
         model.model_validate_json(text)
     except ValidationError as error:
-        lines = format_validation_error(error)
-        click.echo(f"{name}: invalid {model.__name__} document ({len(lines)} problems)", err=True)
-        for line in lines:
-            click.echo(f"  {line}", err=True)
-        sys.exit(1)
+        lines = [line for _, line in validation_problems(error)]
+        raise DocumentInvalid(
+            f"{name}: invalid {model.__name__} document ({len(lines)} problems): {lines[0]}",
+            "\n".join(f"  {line}" for line in lines),
+        ) from None
     click.echo(f"{name}: valid {model.__name__} document (contract {document['contract_version']})")
 
 

@@ -1,39 +1,16 @@
 """``curriculum-contract new``, ``update`` and ``template-cache``: the template commands (copier, lazily).
 
-Commands parse their options, call :mod:`curriculum_contract.scaffold`, and print what happened; ``_fail`` is
-the one place a ``ScaffoldError`` becomes a one-line reason on stderr and an exit code (2 for a bad answer or
-destination, 1 otherwise).
+Commands parse their options, call :mod:`curriculum_contract.scaffold`, and print what happened; a
+``ScaffoldError`` becomes its one-line reason on stderr and its exit code in the package's one handler
+(``ReportingCommand``; docs/exit-codes.md).
 """
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
-#: Exit code of a failed template command whose cause is the user's input; 1 is any other failure.
-USAGE_EXIT = 2
-
-
-def _fail(code: int, reason: str, details: str = "") -> NoReturn:
-    click.echo(f"curriculum-contract: error: {reason}", err=True)
-    if details:
-        click.echo(details.rstrip(), err=True)
-    sys.exit(code)
-
-
-@contextmanager
-def _reported() -> Iterator[None]:
-    from .scaffold import DestinationError, InvalidAnswer, ScaffoldError
-
-    try:
-        yield
-    except (InvalidAnswer, DestinationError) as error:
-        _fail(USAGE_EXIT, error.reason, error.details)
-    except ScaffoldError as error:
-        _fail(1, error.reason, error.details)
+from ._cli_errors import ReportingCommand
 
 
 def _data_option(function: Callable[..., None]) -> Callable[..., None]:
@@ -52,11 +29,11 @@ def _sdk_option(function: Callable[..., None]) -> Callable[..., None]:
         "--sdk-requirement",
         metavar="SPEC|PATH",
         help="What the repository depends on for curriculum-contract: a requirement "
-        "('curriculum-contract>=0.1,<0.2') or a local checkout or wheel. Default: how this one is installed.",
+        "('curriculum-contract>=0.2,<0.3') or a local checkout or wheel. Default: how this one is installed.",
     )(function)
 
 
-@click.command()
+@click.command(cls=ReportingCommand)
 @click.argument("destination", type=click.Path(path_type=Path))
 @click.option("--defaults", is_flag=True, help="Take the default of every question not answered with --data.")
 @_data_option
@@ -68,10 +45,9 @@ def new(destination: Path, defaults: bool, data: tuple[str, ...], sdk_requiremen
     from .scaffold._copier import read_answers
     from .scaffold._questions import parse_data
 
-    with _reported():
-        created = new_curriculum(
-            destination, parse_data(data), defaults=defaults, sdk_requirement=sdk_requirement, lock=lock
-        )
+    created = new_curriculum(
+        destination, parse_data(data), defaults=defaults, sdk_requirement=sdk_requirement, lock=lock
+    )
     answers = read_answers(created)
     click.echo(
         f"Created {created}: curriculum {answers['curriculum_name']}, package {answers['package_name']}, "
@@ -80,7 +56,7 @@ def new(destination: Path, defaults: bool, data: tuple[str, ...], sdk_requiremen
     click.echo(f"Next: cd {created} && uv sync && uv run pytest")
 
 
-@click.command()
+@click.command(cls=ReportingCommand)
 @click.argument("destination", type=click.Path(path_type=Path), default=".")
 @_data_option
 @_sdk_option
@@ -99,8 +75,7 @@ def update(destination: Path, data: tuple[str, ...], sdk_requirement: str | None
     from .scaffold import update_curriculum
     from .scaffold._questions import parse_data
 
-    with _reported():
-        result = update_curriculum(destination, parse_data(data), sdk_requirement=sdk_requirement, conflict=conflict)
+    result = update_curriculum(destination, parse_data(data), sdk_requirement=sdk_requirement, conflict=conflict)
     if result.from_version == result.to_version and not result.changed:
         click.echo(f"{result.path} is already at template {result.to_version}")
         return
@@ -108,17 +83,18 @@ def update(destination: Path, data: tuple[str, ...], sdk_requirement: str | None
     for path in result.changed:
         click.echo(f"  {'CONFLICT ' if path in result.conflicts else ''}{path}")
     if result.conflicts:
-        _fail(1, f"{len(result.conflicts)} file(s) have conflicts to resolve: {', '.join(result.conflicts)}")
+        from .scaffold._errors import UpdateConflicts
+
+        raise UpdateConflicts(result.conflicts)
     click.echo("Review with `git diff`, then commit.")
 
 
-@click.command(name="template-cache")
+@click.command(cls=ReportingCommand, name="template-cache")
 def template_cache() -> None:
     """Register this version's template in the local template cache; print the cache and its versions."""
     from .scaffold import cached_versions, register_template, template_cache_dir
 
-    with _reported():
-        source = register_template()
+    source = register_template()
     click.echo(f"{template_cache_dir()}: this version is {source.ref}")
     for tag in cached_versions():
         click.echo(f"  {tag}")

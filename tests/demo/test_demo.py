@@ -1,5 +1,6 @@
 """The README's main job, end to end at a small size: repositories, submodule, uv env, launches, plot."""
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -35,6 +36,12 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert statuses == [("ok", 8)]
     suggestions = sorted((out / "sessions").glob("sim-01/*/curriculum/suggestion.json"))
     assert len(suggestions) == 4
+    # The first sessions of IBL training show only easy contrasts: no psychometric value is determined.
+    first = json.loads(suggestions[0].read_text(encoding="utf-8"))
+    assert first["metrics"]["threshold"] is None and any("threshold is undefined" in w for w in first["warnings"])
+    first_row = next(line for line in lines if line.startswith("sim-01") and line.split()[1] == "1")
+    assert first_row.split()[6] == "undef", first_row
+    assert any(line.startswith("undef: not determined") for line in lines)
 
 
 def test_demo_refuses_a_folder_that_is_not_its_own(tmp_path: Path) -> None:
@@ -57,10 +64,12 @@ def test_point_at_sdk_rewrites_the_source(tmp_path: Path) -> None:
     assert '"curriculum-contract>=0.1,<0.2",' in text and "path =" not in text
 
 
-def test_table_shows_stage_changes_and_skips() -> None:
+def test_table_shows_stage_changes_skips_and_undefined_values() -> None:
     rows = [SessionRow("s1", 0, "d1", "a", "a", "ok", {"n": 3}), SessionRow("s1", 1, "d2", "a", "b", "ok", {"n": 4.5}),
             SessionRow("s1", 2, "d3", None, None, "skipped", reason="timed out after 120 s")]  # fmt: skip
     table = format_table(rows, ["n"]).splitlines()
     assert table[2].split() == ["s1", "1", "a", "=", "3", "ok"]
     assert table[3].split() == ["s1", "2", "a", "b", "4.50", "ok"]
-    assert table[4].endswith("skipped: timed out after 120 s")
+    assert table[4].endswith("skipped: timed out after 120 s") and len(table) == 5
+    undefined = format_table([SessionRow("s1", 0, "d1", "a", "a", "ok", {"n": None})], ["n"]).splitlines()
+    assert undefined[2].split() == ["s1", "1", "a", "=", "undef", "ok"] and undefined[3].startswith("undef: not")

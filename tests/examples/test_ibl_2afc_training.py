@@ -9,6 +9,8 @@ from ibl_2afc.curriculum import SPEC
 from curriculum_contract.sdk import replay
 from curriculum_contract.simulate import TrainingStep, TwoAfcSubject, run_training, stage_changes
 
+pytestmark = pytest.mark.e2e  # closed-loop simulations: subjects trained session after session
+
 ORDER = ["in_training", "trained_1a", "trained_1b", "ready_for_ephys_rig"]
 
 

@@ -9,6 +9,8 @@ from visual_behavior.regimen import packaged_regimen
 from curriculum_contract.sdk import replay
 from curriculum_contract.simulate import ChangeDetectionSubject, TrainingStep, run_training, stage_changes
 
+pytestmark = pytest.mark.e2e  # closed-loop simulations: subjects trained session after session
+
 ORDER = [stage.name for stage in packaged_regimen().stages]
 
 

@@ -8,7 +8,11 @@ the behaviour is baked into the script rather than passed through a variable).
 Behaviours: ok, legacy, fail, hang, junk, wrong_shape, edit, delete, outside, signal, asset,
 two_documents, flood (100 MB on stdout), invalid_json (a Python repr), replace (trials.csv renamed
 over by a new file, as pandas-style "atomic saves" do), wipe (the whole session directory removed),
-delete_video / edit_video (the session's ``video.avi`` removed / overwritten in place).
+delete_video / edit_video (the session's ``video.avi`` removed / overwritten in place), daemon (a
+double-forked ``setsid`` daemon that edits trials.csv after the program exits), slow (sleeps
+``SLOW_S`` before answering), linger (edits trials.csv, starts a child and a daemon, then sleeps: the
+launcher is killed meanwhile). The pids of what a program leaves go to :func:`pid_file` (outside the
+session and its parent, which the guard watches).
 """
 
 import argparse
@@ -28,6 +32,30 @@ HERE = Path(__file__).parent
 VERSION = "0.3.0"
 #: A session advances from stage_a to stage_b when its trials.csv has at least this many rows.
 ADVANCE_AT = 5
+#: How long the "slow" behaviour sleeps before answering: long enough for a second launch to collide.
+SLOW_S = 3.0
+#: How long the daemon of "daemon" waits before it writes into the session.
+DAEMON_DELAY_S = 2.0
+
+
+def pid_file(data: Path) -> Path:
+    """Where a program writes the pids it leaves behind: beside the data root, never in it."""
+    return data.parent.parent / f"{data.name}.pids"
+
+
+def _daemonize(data: Path, delay_s: float) -> None:
+    """Double fork + setsid: a daemon that escapes the process group, then appends to trials.csv."""
+    if os.fork() != 0:
+        return
+    os.setsid()
+    if os.fork() != 0:
+        os._exit(0)
+    with open(pid_file(data), "a", encoding="utf-8") as handle:
+        handle.write(f"{os.getpid()}\n")
+    time.sleep(delay_s)
+    with open(data / "trials.csv", "a", encoding="utf-8") as handle:
+        handle.write("666,1\n")
+    os._exit(0)
 
 
 class FakeParameters(TaskParameters):
@@ -156,6 +184,18 @@ def main(argv: list[str], behaviour: str = "ok") -> int:
         time.sleep(600)
     if behaviour == "signal":
         os.kill(os.getpid(), signal.SIGKILL)
+    if behaviour == "slow":
+        time.sleep(SLOW_S)
+    if behaviour == "daemon":
+        _daemonize(data, DAEMON_DELAY_S)
+    if behaviour == "linger":
+        with open(data / "trials.csv", "a", encoding="utf-8") as handle:
+            handle.write("999,1\n")
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        _daemonize(data, 600)
+        with open(pid_file(data), "a", encoding="utf-8") as handle:
+            handle.write(f"{os.getpid()}\n{child.pid}\n")
+        time.sleep(600)
     if behaviour == "edit":
         with open(data / "trials.csv", "a", encoding="utf-8") as handle:
             handle.write("999,1\n")

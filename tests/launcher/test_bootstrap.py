@@ -101,7 +101,7 @@ def test_offline_with_an_empty_cache_fails_clearly(tmp_path: Path, monkeypatch: 
     with pytest.raises(BootstrapFailed) as caught:
         ensure_environment(location, offline=True)
     error = caught.value
-    assert error.exit_code not in (0, None)
+    assert error.child_exit_code not in (0, None)
     assert "--offline" in error.command and "--frozen" in error.command
     message = str(error)
     assert message.startswith(f"`uv sync --frozen --color never --offline` failed in {project.resolve()} (exit")
@@ -155,7 +155,7 @@ def test_broken_lockfile_reports_uv_reason(tmp_path: Path, monkeypatch: pytest.M
     (project / "uv.lock").write_text("version = 1\n")  # not what `uv lock` writes
     with pytest.raises(BootstrapFailed, match=r"TOML parse error .* — missing field `requires-python`") as caught:
         ensure_environment(locate_curriculum(project))
-    assert caught.value.exit_code == 2
+    assert caught.value.child_exit_code == 2
 
 
 @pytest.mark.e2e

@@ -17,7 +17,8 @@ import pytest
 from click.testing import CliRunner
 from launcher_support import make_session, ready_project, tiny_curriculum_repo, tree_digest
 
-from curriculum_contract.launcher_adapter._cli import exit_code_for, format_table, register
+from curriculum_contract import exit_code_for
+from curriculum_contract.launcher_adapter._cli import format_table, register
 from curriculum_contract.launcher_adapter._errors import ProcessFailed, SubjectNotEnrolled, TimedOut
 from curriculum_contract.launcher_adapter._store import HistoryStore
 
@@ -103,7 +104,7 @@ def test_not_enrolled_and_verbose_details(run, tmp_path: Path) -> None:
     before = tree_digest(session)
     result = run("launch", "--curriculum", project, "--session", session, "--subject", "M2")
     assert result.exit_code == 9
-    assert "subject 'M2' not enrolled" in result.stderr and "curriculum-contract enroll" in result.stderr
+    assert "subject 'M2' is not enrolled" in result.stderr and "curriculum-contract enroll" in result.stderr
     assert tree_digest(session) == before
 
     run("enroll", "--curriculum", project, "--subject", "M3")
@@ -119,7 +120,8 @@ def test_missing_curriculum_bad_opt_and_missing_store(run, tmp_path: Path) -> No
     bad_opt = run("launch", "--curriculum", tmp_path, "--session", session, "--subject", "M1", "--opt", "novalue")
     assert bad_opt.exit_code == 2 and "KEY=VALUE" in bad_opt.stderr
     no_store = run("history", "--store", tmp_path / "absent.sqlite")
-    assert no_store.exit_code == 10 and "no history store at" in no_store.stderr
+    assert no_store.exit_code == 10
+    assert f"history store {tmp_path / 'absent.sqlite'} cannot be opened" in no_store.stderr
     assert not (tmp_path / "absent.sqlite").exists()
 
 
@@ -135,7 +137,7 @@ def test_store_from_the_environment(run, tmp_path: Path, monkeypatch: pytest.Mon
 def test_exit_codes_follow_the_error_class() -> None:
     assert exit_code_for(SubjectNotEnrolled("x")) == 9
     assert exit_code_for(TimedOut("x", timeout_s=1)) == 6
-    assert exit_code_for(ProcessFailed("x", exit_code=3)) == 11
+    assert exit_code_for(ProcessFailed("x", child_exit_code=3)) == 11
 
 
 def test_history_table_is_aligned() -> None:
@@ -200,3 +202,18 @@ def test_first_launch_shows_bootstrap_progress(run, tmp_path: Path) -> None:
     launched = run("launch", "--curriculum", curriculum, "--session", session, "--subject", "M1")
     assert launched.exit_code == 0 and "bootstrap:" not in launched.stderr, "no second bootstrap"
     assert launched.stdout.startswith("M1 M1_s1: training -> training")
+
+
+def test_every_launcher_command_is_a_subcommand_of_the_console_entry() -> None:
+    """The top-level group (what ``curriculum-contract`` runs) reaches every command ``register`` adds."""
+    from curriculum_contract._cli import main
+
+    group = click.Group("probe")
+    register(group)
+    for name in group.commands:
+        result = CliRunner().invoke(main, [name, "--help"], catch_exceptions=False)
+        assert result.exit_code == 0, (name, result.output)
+        assert result.stdout.startswith(f"Usage: main {name} [OPTIONS]"), (name, result.stdout)
+    recover_help = CliRunner().invoke(main, ["recover", "--help"], catch_exceptions=False)
+    assert "--sessions-root" in recover_help.stdout and "Finish launches a killed launcher left" in recover_help.stdout
+    assert "recover" in CliRunner().invoke(main, ["--help"]).stdout

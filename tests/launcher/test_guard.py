@@ -14,7 +14,8 @@ from launcher_support import tree_digest
 
 from curriculum_contract.launcher_adapter._errors import SessionDataViolation
 from curriculum_contract.launcher_adapter._guard import SessionSnapshot, sample_offsets
-from curriculum_contract.launcher_adapter._preserve import PACK_NAME, Preserved, preserve
+from curriculum_contract.launcher_adapter._launch import DEFAULT_TIMEOUT_S
+from curriculum_contract.launcher_adapter._preserve import MANIFEST_NAME, PACK_NAME, Preserved, preserve
 from curriculum_contract.launcher_adapter._process import run_process
 
 VANDAL = Path(__file__).parent / "misbehaving" / "vandal.py"
@@ -22,18 +23,21 @@ VANDAL = Path(__file__).parent / "misbehaving" / "vandal.py"
 
 @pytest.fixture
 def session(tmp_path: Path) -> Path:
-    """A session directory inside a data root: small files, a nested one, a symlink that was always there."""
+    """A session directory inside a data root: small files, a nested one, a symlink that was always there.
+
+    The symlink stays inside the session: one leading outside is refused unless guarded (test_guard_faults.py).
+    """
     root = tmp_path / "data" / "mouse-1_2024-05-01"
     (root / "behavior" / "harp").mkdir(parents=True)
     (root / "trials.csv").write_text("trial,outcome\n" + "".join(f"{i},{i % 2}\n" for i in range(50)))
     (root / "session.json").write_text('{"subject": "mouse-1"}\n')
     (root / "behavior" / "harp" / "device.bin").write_bytes(bytes(range(256)) * 40)
-    os.symlink("/etc/hostname", root / "rig_name")  # pre-existing: not the run's doing
+    os.symlink("session.json", root / "rig_name")  # pre-existing: not the run's doing
     return root
 
 
 def vandalise(session: Path, how: str) -> None:
-    result = run_process([sys.executable, str(VANDAL), str(session), how], cwd=session, timeout_s=20)
+    result = run_process([sys.executable, str(VANDAL), str(session), how], cwd=session, timeout_s=DEFAULT_TIMEOUT_S)
     assert result.exit_code == 0, result.stderr
 
 
@@ -224,7 +228,7 @@ def test_a_lost_small_file_is_restored_byte_for_byte_and_the_copies_removed(sess
     with preserve(snapshot) as preserved:
         sizes = 254 + 23 + 10_240
         assert preserved.summary() == {"packed": 3, "packed_bytes": sizes, "linked": 0, "unpreserved": 0}
-        assert [p.name for p in preserved.directory.iterdir()] == [PACK_NAME]
+        assert sorted(p.name for p in preserved.directory.iterdir()) == [PACK_NAME, MANIFEST_NAME]
         assert preserved.pack.stat().st_size == sizes
         assert preserved.warnings == [] and hidden_siblings(session) == [preserved.directory.name]
         assert preserved.directory.name.startswith(f".{session.name}.curriculum-preserve-")
@@ -248,7 +252,7 @@ def test_a_deleted_tree_and_symlink_come_back(session: Path) -> None:
         with pytest.raises(SessionDataViolation, match="the session directory itself was deleted") as caught:
             snapshot.check(preserved=preserved)
     assert caught.value.restored == ["behavior/harp/device.bin", "rig_name", "session.json", "trials.csv"]
-    assert tree_digest(session) == before and os.readlink(session / "rig_name") == "/etc/hostname"
+    assert tree_digest(session) == before and os.readlink(session / "rig_name") == "session.json"
     assert snapshot.violations() == []
 
 

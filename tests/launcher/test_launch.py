@@ -23,11 +23,12 @@ from launcher_support import assert_intact, make_session, tiny_curriculum_repo, 
 from workers import launch_sessions
 
 from curriculum_contract.launcher_adapter._errors import (
-    AdapterError,
     BootstrapFailed,
     ContractViolation,
+    InvalidArgument,
     ProcessFailed,
     SessionDataViolation,
+    SessionNotFound,
     StoreError,
     SubjectNotEnrolled,
     SubmoduleNotReady,
@@ -36,7 +37,7 @@ from curriculum_contract.launcher_adapter._errors import (
 from curriculum_contract.launcher_adapter._feed import SESSION_METADATA_KEY
 from curriculum_contract.launcher_adapter._guard import FULL_HASH_LIMIT
 from curriculum_contract.launcher_adapter._launch import DEFAULT_TIMEOUT_S, LaunchResult, enroll, launch, run_or_skip
-from curriculum_contract.launcher_adapter._preserve import PACK_NAME
+from curriculum_contract.launcher_adapter._preserve import MANIFEST_NAME, PACK_NAME
 from curriculum_contract.launcher_adapter._store import HistoryStore
 from curriculum_contract.sdk import HISTORY_FILE, SUGGESTION_FILE, TRAINER_STATE_FILE, History, Suggestion
 
@@ -105,11 +106,11 @@ def test_unknown_subject_without_a_state_in_the_session_is_not_enrolled(
 ) -> None:
     session = make_session(sessions, "M9_s1")
     before = tree_digest(session)
-    with pytest.raises(SubjectNotEnrolled, match=r"subject 'M9' not enrolled in .*history\.sqlite.*enroll"):
+    with pytest.raises(SubjectNotEnrolled, match=r"subject 'M9' is not enrolled in .*history\.sqlite.*enroll"):
         launch(project, session, "M9", store=store_path, environment=program_for("ok"))
     assert tree_digest(session) == before
     [row] = HistoryStore(store_path).session_rows("M9")
-    assert row["status"] == "skipped" and row["reason"].startswith("subject 'M9' not enrolled")
+    assert row["status"] == "skipped" and row["reason"].startswith("subject 'M9' is not enrolled")
 
 
 def test_unknown_subject_starts_from_the_trainer_state_the_session_holds(
@@ -262,7 +263,7 @@ def test_the_preserved_copies_exist_during_the_run_and_go_however_it_ends(
     finally:
         watcher.join()
     packed = sum((session / name).stat().st_size for name in ("trials.csv", TRAINER_STATE_FILE, HISTORY_FILE))
-    assert seen == [(0o500, [PACK_NAME], packed)], "the small files, copied into one pack"
+    assert seen == [(0o500, sorted([PACK_NAME, MANIFEST_NAME]), packed)], "the small files, copied into one pack"
     assert_intact(session, before)
 
 
@@ -307,16 +308,18 @@ def test_options_pass_through_and_a_bad_dialect_option_is_an_adapter_error(
         project, session, "M1", store=store_path, opts={"min_rt": "0.2"}, environment=program_for("opt_echo")
     )
     assert "curriculum: opts=min_rt=0.2" in result.warnings
-    with pytest.raises(AdapterError, match="AIND dialect has no --opt"):
+    with pytest.raises(InvalidArgument, match="AIND dialect has no --opt") as caught:
         launch(project, session, "M1", store=store_path, dialect="aind", opts={"a": "1"}, environment=program_for("ok"))
+    assert caught.value.exit_code == 2
 
 
 def test_a_missing_session_directory_is_recorded(
     project: Path, program_for, store_path: Path, enrolled, tmp_path: Path
 ) -> None:
     enrolled("M1")
-    with pytest.raises(AdapterError, match="does not exist"):
+    with pytest.raises(SessionNotFound, match="does not exist") as caught:
         launch(project, tmp_path / "nope", "M1", store=store_path, environment=program_for("ok"))
+    assert isinstance(caught.value, FileNotFoundError) and caught.value.exit_code == 12
     assert HistoryStore(store_path).session_rows("M1")[0]["reason"].startswith("session directory")
 
 

@@ -70,7 +70,7 @@ def test_the_default_timeout_reaches_the_runner(
 # What a program can end in, as run_process reports it: returned (a result) or raised (an error).
 OUTCOMES = [
     ("timeout", timed_out, TimedOut, r"did not finish within 120 s; its process group was killed \(last stderr"),
-    ("cannot_start", lambda call: ProcessFailed(f"cannot start {call.argv[0]}: Permission denied", exit_code=126),
+    ("cannot_start", lambda call: ProcessFailed(f"cannot start {call.argv[0]}: Permission denied", child_exit_code=126),
      ProcessFailed, "cannot start .*curriculum: Permission denied"),
     ("exit_4", lambda call: finished(call, exit_code=4, stderr=TRACEBACK),
      ProcessFailed, r"exited with code 4: ValueError: trials.csv has no 'outcome' column$"),

@@ -27,7 +27,7 @@ def task_with_submodule(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 def test_missing_directory(tmp_path: Path) -> None:
     missing = tmp_path / "curricula" / "nope"
-    with pytest.raises(CurriculumNotFound, match=f"{missing} does not exist") as caught:
+    with pytest.raises(CurriculumNotFound, match=f"curriculum directory {missing} not found: does not exist") as caught:
         locate_curriculum(missing)
     assert isinstance(caught.value, FileNotFoundError)
 

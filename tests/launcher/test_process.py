@@ -64,7 +64,7 @@ def test_exit_nonzero_is_returned_and_becomes_process_failed(tmp_path: Path) -> 
     assert result.exit_code == 4
     assert result.stdout == b""
     error = ProcessFailed.from_result(result)
-    assert error.exit_code == 4
+    assert error.child_exit_code == 4
     assert "exited with code 4" in str(error)
     assert "trials.csv has no 'outcome' column" in str(error)
     assert "\n" not in str(error)
@@ -235,9 +235,9 @@ def test_a_program_that_cannot_start_is_a_process_failure(tmp_path: Path) -> Non
     missing = tmp_path / ".venv" / "bin" / "curriculum"
     with pytest.raises(ProcessFailed, match=f"cannot start {missing}: No such file or directory") as caught:
         run_process([missing, "run"], cwd=tmp_path, timeout_s=DEFAULT_TIMEOUT_S)
-    assert caught.value.exit_code == 127
+    assert caught.value.child_exit_code == 127
     not_executable = tmp_path / "curriculum"
     not_executable.write_text("#!/bin/sh\n")
     with pytest.raises(ProcessFailed, match="Permission denied") as caught:
         run_process([not_executable], cwd=tmp_path, timeout_s=DEFAULT_TIMEOUT_S)
-    assert caught.value.exit_code == 126
+    assert caught.value.child_exit_code == 126

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from clabe.apps import CurriculumSuggestion
 from click.testing import CliRunner
 from sdk_support import DATA, program
 
@@ -46,16 +47,16 @@ def test_validate_names_the_failing_fields(document: Path, tmp_path: Path) -> No
     raw["assets"] = ["../outside.png"]
     del raw["version"]
     result = CliRunner().invoke(main, ["validate", "-"], input=json.dumps(raw))
-    assert result.exit_code == 1
+    assert result.exit_code == 7  # DocumentInvalid (docs/exit-codes.md)
     for field in ["decision.stage_changed", "assets", "version: Field required"]:
         assert field in result.stderr
 
 
 def test_validate_rejects_another_major_and_invalid_json() -> None:
     result = CliRunner().invoke(main, ["validate", "-"], input='{"contract_version": "2.0.0"}')
-    assert result.exit_code == 1 and "major version 2 is not supported" in result.stderr
+    assert result.exit_code == 7 and "major version 2 is not supported" in result.stderr
     broken = CliRunner().invoke(main, ["validate", "-"], input="{not json")
-    assert broken.exit_code == 1 and "not valid JSON" in broken.stderr
+    assert broken.exit_code == 7 and "not valid JSON" in broken.stderr
 
 
 def test_validate_history(tmp_path: Path) -> None:
@@ -64,7 +65,6 @@ def test_validate_history(tmp_path: Path) -> None:
 
 
 def test_the_aind_launcher_parses_our_document(document: Path) -> None:
-    clabe = pytest.importorskip("clabe.apps")
-    suggestion = clabe.CurriculumSuggestion.model_validate_json(document.read_text())
+    suggestion = CurriculumSuggestion.model_validate_json(document.read_text())
     assert suggestion.trainer_state.stage.name == "stage_b"
     assert suggestion.version == "1.2.0"

@@ -76,6 +76,7 @@ def test_plain_copier_refuses_a_reserved_name_too(tmp_path: Path) -> None:
         copier.run_copy(str(plain), tmp_path / "out", data={"curriculum_name": "tests"}, defaults=True, quiet=True)
 
 
+@pytest.mark.e2e
 def test_plain_copier_copy_of_this_repository_works(tmp_path: Path) -> None:
     """copier.yml at the repository root with `_subdirectory: template`: `copier copy <this repo> DEST`."""
     import copier
@@ -110,12 +111,14 @@ def test_a_file_as_destination_is_refused(tmp_path: Path) -> None:
         render(tmp_path / "repo")
 
 
+@pytest.mark.e2e
 def test_an_empty_destination_is_used(tmp_path: Path) -> None:
     (tmp_path / "repo").mkdir()
     project = render(tmp_path / "repo")
     assert (project / ".copier-answers.yml").is_file() and leftovers(tmp_path) == ["repo"]
 
 
+@pytest.mark.e2e
 def test_missing_parents_are_created_and_removed_again_on_failure(tmp_path: Path) -> None:
     with pytest.raises(InvalidAnswer):
         render(tmp_path / "a" / "b" / "repo", {"package_name": "json"})
@@ -141,6 +144,7 @@ def test_a_missing_sdk_path_is_refused(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.e2e
 def test_a_relative_sdk_path_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT.parent)
     project = render(tmp_path / "repo", sdk_requirement=f"./{ROOT.name}")
@@ -163,6 +167,7 @@ def test_the_cli_reports_one_line_and_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "must look like KEY=VALUE" in result.stderr
 
 
+@pytest.mark.e2e
 def test_the_cli_creates_a_repository(tmp_path: Path) -> None:
     argv = [str(tmp_path / "repo"), "--defaults", "-d", "curriculum_name=mouse-2afc", "--sdk-requirement", str(ROOT)]
     result = CliRunner().invoke(new, argv)
@@ -171,6 +176,7 @@ def test_the_cli_creates_a_repository(tmp_path: Path) -> None:
     assert (tmp_path / "repo" / "src" / "mouse_2afc" / "curriculum.py").is_file()
 
 
+@pytest.mark.e2e
 def test_without_a_git_identity_the_author_commits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-global-config"))

@@ -126,7 +126,7 @@ def test_the_generated_repository_is_lint_clean(project: Path) -> None:
 def test_the_samples_refresh_without_changes(project: Path) -> None:
     completed = uv_run(project, ["python", "tests/sample_sessions.py"])
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == "sample inputs already match the replay"
+    assert completed.stdout.strip() == "nothing to rewrite"
     assert git(project, "status", "--porcelain", "--", "tests") == ""
 
 

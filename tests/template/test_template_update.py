@@ -10,6 +10,7 @@ import yaml
 from click.testing import CliRunner
 from template_helpers import ROOT, commit_as_tester, git, render, run_checked, tagged_template_repo, template_copy
 
+from curriculum_contract import CommandExit
 from curriculum_contract._scaffold_cli import template_cache, update
 from curriculum_contract.scaffold import (
     DestinationError,
@@ -158,7 +159,7 @@ def test_a_conflicting_edit_is_reported(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(update, [str(project)])
 
-    assert result.exit_code == 1
+    assert result.exit_code == CommandExit.CONFLICTS
     assert "CONFLICT src/my_2afc_curriculum/curriculum.py" in result.stdout
     assert result.stderr.startswith("curriculum-contract: error: 1 file(s) have conflicts to resolve")
 

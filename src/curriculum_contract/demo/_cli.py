@@ -1,4 +1,5 @@
-"""``curriculum-contract demo``: the README's main job."""
+"""``curriculum-contract demo``: the README's main job. Its errors (the scaffold's, the adapter's, its own
+``DemoError``) become exit codes in the package's one handler (``ReportingCommand``; docs/exit-codes.md)."""
 
 import shutil
 import sys
@@ -6,6 +7,8 @@ import time
 from pathlib import Path
 
 import click
+
+from .._cli_errors import ReportingCommand
 
 _MARKER = ".curriculum-contract-demo"
 
@@ -20,7 +23,7 @@ def _prepare(out: Path) -> None:
     (out / _MARKER).write_text("written by curriculum-contract demo; safe to delete\n")
 
 
-@click.command()
+@click.command(cls=ReportingCommand)
 @click.option("--sessions", default=20, show_default=True, type=click.IntRange(1, 200), help="Sessions per subject.")
 @click.option("--subjects", default=3, show_default=True, type=click.IntRange(1, 8), help="Simulated subjects.")
 @click.option("--out", default="curriculum-demo", show_default=True, type=click.Path(path_type=Path),
@@ -30,7 +33,6 @@ def _prepare(out: Path) -> None:
 @click.option("--sdk-requirement", help="What the curriculum env installs for curriculum-contract (default: this one).")
 def demo(sessions: int, subjects: int, out: Path, example: str, seed: int, sdk_requirement: str | None) -> None:
     """Train simulated subjects on an example curriculum, end to end, as a rig would."""
-    from ..scaffold._errors import ScaffoldError
     from ..scaffold._requirement import default_sdk_requirement
     from . import EXAMPLES, format_table, plot_progress, run_demo
 
@@ -44,12 +46,10 @@ def demo(sessions: int, subjects: int, out: Path, example: str, seed: int, sdk_r
 
     with click.progressbar(length=total, label="sessions", file=sys.stderr, show_pos=True) as bar:
         say(f"demo: {subjects} subjects x {sessions} sessions of {example}, in {out}")
-        try:
-            run = run_demo(out, example=example, sessions=sessions, subjects=subjects, seed=seed,
-                           sdk_requirement=sdk_requirement or default_sdk_requirement(), progress=say,
-                           advance=lambda: bar.update(1))  # fmt: skip
-        except ScaffoldError as error:
-            raise click.ClickException(str(error)) from None
+        # Every error here is typed and carries its code: the scaffold's, the adapter's, the demo's (ExamplesMissing).
+        run = run_demo(out, example=example, sessions=sessions, subjects=subjects, seed=seed,
+                       sdk_requirement=sdk_requirement or default_sdk_requirement(), progress=say,
+                       advance=lambda: bar.update(1))  # fmt: skip
     spec = EXAMPLES[example]
     click.echo(format_table(run.rows, spec.table_metrics))
     plot = plot_progress(

@@ -24,9 +24,13 @@ class SessionRow:
     reason: str | None = None
 
 
+#: How the table shows a metric the session's data did not determine (null in the document).
+UNDEFINED = "undef"
+
+
 def _cell(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
+        return UNDEFINED
     if isinstance(value, float):
         return f"{value:.2f}"
     return str(value)
@@ -43,9 +47,9 @@ def format_table(rows: Sequence[SessionRow], metrics: Sequence[str]) -> str:
             [
                 row.subject,
                 str(row.index + 1),
-                _cell(row.stage_before),
-                _cell(moved),
-                *(_cell(row.metrics.get(name)) for name in metrics),
+                row.stage_before or "-",
+                moved or "-",
+                *(_cell(row.metrics.get(name)) if row.status == "ok" else "-" for name in metrics),
                 status,
             ]
         )
@@ -54,6 +58,8 @@ def format_table(rows: Sequence[SessionRow], metrics: Sequence[str]) -> str:
         "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
         for line in [header, [("-" * w) for w in widths], *body]
     ]
+    if any(UNDEFINED in line[4:] for line in body):
+        lines.append(f"{UNDEFINED}: not determined by the session's data (its suggestion's warnings say why)")
     return "\n".join(lines)
 
 

@@ -7,19 +7,27 @@ from pathlib import Path
 
 from ..scaffold._process import git_executable, run, uv_executable
 from ..scaffold._requirement import normalize_sdk_requirement
+from ._errors import DemoError
 
 #: Commits made by the demo name it, so they are never mistaken for a person's.
 _IDENTITY = ("-c", "user.name=curriculum-contract demo", "-c", "user.email=demo@curriculum-contract.invalid")
 _SOURCES = re.compile(r"^curriculum-contract\s*=\s*\{[^}]*\}\s*$", re.MULTILINE)
 
 
+class ExamplesMissing(DemoError, FileNotFoundError):
+    """The example curricula are not installed: neither a checkout's ``examples/`` nor the wheel's copy is there."""
+
+
 def examples_root() -> Path:
-    """The example curricula: beside the sources in a checkout, else the copy inside the package."""
+    """The example curricula: beside the sources in a checkout (an editable install), else the copy the wheel
+    ships inside the package (``pyproject.toml``: ``force-include`` of ``examples/<name>`` as ``_examples``)."""
     package = Path(__file__).resolve().parents[1]
-    for candidate in (package.parents[1] / "examples", package / "_examples"):
+    candidates = (package.parents[1] / "examples", package / "_examples")
+    for candidate in candidates:
         if (candidate / "ibl_2afc" / "pyproject.toml").is_file():
             return candidate
-    raise FileNotFoundError(f"no example curricula beside {package} (neither a checkout nor a full install)")
+    looked = " or ".join(str(candidate) for candidate in candidates)
+    raise ExamplesMissing(f"the example curricula are not installed with curriculum-contract (looked in {looked})")
 
 
 def git(*args: str, cwd: Path) -> str:

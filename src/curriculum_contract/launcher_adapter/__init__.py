@@ -10,12 +10,20 @@ from typing import TYPE_CHECKING, Any
 from ._bootstrap import ensure_environment
 from ._errors import (
     AdapterError,
+    AlreadyEnrolled,
     BootstrapFailed,
     ContractViolation,
     CurriculumNotFound,
+    ExternalLinkRefused,
+    InvalidArgument,
     ProcessFailed,
+    SessionBusy,
     SessionDataViolation,
+    SessionNotFound,
+    SessionWriteFailed,
     StoreError,
+    SubjectBusy,
+    SubjectMismatch,
     SubjectNotEnrolled,
     SubmoduleNotReady,
     TimedOut,
@@ -27,11 +35,21 @@ from ._launch import DEFAULT_TIMEOUT_S, Environment, LaunchResult, Timings, enro
 from ._locate import CurriculumLocation, Provenance, locate_curriculum
 from ._process import Dialect, ProcessResult, Runner, build_init_argv, build_run_argv, clean_environment, run_process
 from ._store import HistoryStore, SessionRecord, store_url
+from ._tools import DEFAULT_LOCK_WAIT_S
 
 if TYPE_CHECKING:
+    from ._recover import RecoveryReport
+    from ._unfinished import Unfinished, finish_unfinished, recover
     from ._validate import ValidatedOutput, parse_output
 
-_LAZY = {"ValidatedOutput": "._validate", "parse_output": "._validate"}
+_LAZY = {
+    "RecoveryReport": "._recover",
+    "Unfinished": "._unfinished",
+    "ValidatedOutput": "._validate",
+    "parse_output": "._validate",
+    "finish_unfinished": "._unfinished",
+    "recover": "._unfinished",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -43,41 +61,54 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "DEFAULT_LOCK_WAIT_S",
     "DEFAULT_TIMEOUT_S",
     "SESSION_METADATA_FILE",
     "SESSION_METADATA_KEY",
     "AdapterError",
+    "AlreadyEnrolled",
     "BootstrapFailed",
     "ContractViolation",
     "CurriculumLocation",
     "CurriculumNotFound",
     "Dialect",
     "Environment",
+    "ExternalLinkRefused",
     "GitResult",
     "GitRunner",
     "HistoryStore",
+    "InvalidArgument",
     "LaunchResult",
     "ProcessFailed",
     "ProcessResult",
     "Provenance",
+    "RecoveryReport",
     "Runner",
+    "SessionBusy",
     "SessionDataViolation",
+    "SessionNotFound",
     "SessionRecord",
     "SessionSnapshot",
+    "SessionWriteFailed",
     "StoreError",
+    "SubjectBusy",
+    "SubjectMismatch",
     "SubjectNotEnrolled",
     "SubmoduleNotReady",
     "TimedOut",
     "Timings",
+    "Unfinished",
     "ValidatedOutput",
     "build_init_argv",
     "build_run_argv",
     "clean_environment",
     "enroll",
     "ensure_environment",
+    "finish_unfinished",
     "launch",
     "locate_curriculum",
     "parse_output",
+    "recover",
     "run_git",
     "run_or_skip",
     "run_process",

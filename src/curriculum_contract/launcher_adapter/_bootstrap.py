@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import _tools
 from ._errors import BootstrapFailed, tail_text
 from ._locate import CurriculumLocation
 
@@ -111,24 +111,7 @@ def environment_fingerprint(location: CurriculumLocation) -> dict[str, str]:
 
 def find_uv(uv: str | None = None) -> str:
     """The uv executable: the one given, else ``uv`` on PATH, else the one the ``uv`` package ships."""
-    if uv is not None:
-        found = shutil.which(uv) if os.sep not in uv else uv
-        if found is None or not Path(found).is_file():
-            raise BootstrapFailed(f"uv executable {uv} not found")
-        return found
-    found = shutil.which("uv")
-    if found is not None:
-        return found
-    try:
-        from uv import find_uv_bin
-    except ImportError:
-        raise BootstrapFailed(
-            "uv is not installed: install it (it comes with `curriculum-contract[launcher]`) or put it on PATH"
-        ) from None
-    try:
-        return find_uv_bin()
-    except FileNotFoundError as exc:
-        raise BootstrapFailed(f"the uv package is installed but its executable is missing: {exc}") from None
+    return _tools.find_uv(BootstrapFailed, uv)
 
 
 def _uv_environment() -> dict[str, str]:
@@ -197,7 +180,7 @@ def _run_uv(
             reason += f": {key[:300]}"
         if offline:
             reason += " (offline: only the uv cache was used; sync once with network to fill it)"
-        raise BootstrapFailed(reason, command=command, exit_code=exit_code, stderr_tail=stderr_tail)
+        raise BootstrapFailed(reason, command=command, child_exit_code=exit_code, stderr_tail=stderr_tail)
 
 
 def _key_line(lines: deque[str]) -> str:

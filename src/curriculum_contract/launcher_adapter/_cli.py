@@ -1,17 +1,8 @@
 """``curriculum-contract enroll | launch | history``: the launcher adapter from a shell.
 
-Commands parse their options, call the Python API and print; :func:`_exit_on_error` is the one place
-that turns an :class:`AdapterError` into an exit code and a one-line reason on stderr.
-
-Exit codes (0 only for a validated suggestion)::
-
-    0  ok                      6  timed out
-    1  internal error (a bug)  7  contract violated (stdout not one valid document)
-    2  usage                   8  session data violated
-    3  curriculum not found    9  subject not enrolled
-    4  submodule not ready     10 history store failed
-    5  bootstrap failed        11 process failed (exit code / signal)
-                               12 other adapter error (e.g. the session directory is missing)
+Commands parse their options, call the Python API and print; their errors become exit codes and a
+one-line reason on stderr in the package's one handler (``ReportingCommand``; details with ``-v``).
+Exit 0 only for a validated suggestion; every other code, per command, is in docs/exit-codes.md.
 """
 
 from __future__ import annotations
@@ -19,61 +10,21 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ._errors import (
-    AdapterError,
-    BootstrapFailed,
-    ContractViolation,
-    CurriculumNotFound,
-    ProcessFailed,
-    SessionDataViolation,
-    StoreError,
-    SubjectNotEnrolled,
-    SubmoduleNotReady,
-    TimedOut,
-)
+from .._cli_errors import ReportingCommand
+from .._text import parse_pairs
+from ._arguments import checked_path, checked_text
+from ._errors import StoreError
+from ._messages import store_missing
 
 #: Where the history store is when neither --store nor $CURRICULUM_CONTRACT_STORE says.
 DEFAULT_STORE = "curriculum-history.sqlite"
 STORE_ENVVAR = "CURRICULUM_CONTRACT_STORE"
-
-_EXIT_CODES: tuple[tuple[type[AdapterError], int], ...] = (
-    (CurriculumNotFound, 3),
-    (SubmoduleNotReady, 4),
-    (BootstrapFailed, 5),
-    (TimedOut, 6),
-    (ContractViolation, 7),
-    (SessionDataViolation, 8),
-    (SubjectNotEnrolled, 9),
-    (StoreError, 10),
-    (ProcessFailed, 11),
-)
-OTHER_ADAPTER_ERROR = 12
-
-
-def exit_code_for(error: AdapterError) -> int:
-    """The documented exit code of an adapter error."""
-    for cls, code in _EXIT_CODES:
-        if isinstance(error, cls):
-            return code
-    return OTHER_ADAPTER_ERROR
-
-
-@contextmanager
-def _exit_on_error(verbose: bool) -> Iterator[None]:
-    try:
-        yield
-    except AdapterError as error:
-        click.echo(f"curriculum-contract: error: {error}", err=True)
-        if verbose and error.details:
-            click.echo(error.details.rstrip(), err=True)
-        sys.exit(exit_code_for(error))
 
 
 def _progress(line: str) -> None:
@@ -97,13 +48,7 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def _parse_opts(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
-    opts = {}
-    for value in values:
-        key, sep, item = value.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{value!r} must look like KEY=VALUE")
-        opts[key] = item
-    return opts
+    return parse_pairs(values, option=None, error=click.BadParameter)
 
 
 def _store_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -145,9 +90,11 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-@click.command()
+@click.command(cls=ReportingCommand)
 @_common_options
 @click.option("--stage", help="Enroll at this stage instead of the curriculum's first.")
+@click.option("--force", is_flag=True, help="Re-enroll a subject the store knows (needs --reason; recorded).")
+@click.option("--reason", help="Why --force re-enrolls the subject (recorded with the old state).")
 def enroll(
     curriculum_dir: Path,
     subject_id: str,
@@ -158,21 +105,24 @@ def enroll(
     offline: bool,
     verbose: bool,
     stage: str | None,
+    force: bool,
+    reason: str | None,
 ) -> None:
     """Enroll a subject: run the curriculum's `init` and store its starting trainer state."""
-    _configure_logging(verbose)
-    with _exit_on_error(verbose):
-        from ._launch import enroll as enroll_subject
+    from ._launch import enroll as enroll_subject
 
-        state = enroll_subject(
-            curriculum_dir, subject_id, store=store, stage=stage, dialect=dialect,  # type: ignore[arg-type]
-            name=name, allow_dirty=allow_dirty, offline=offline, progress=_progress,
-        )  # fmt: skip
+    _configure_logging(verbose)
+    curriculum_dir = checked_path(curriculum_dir, "curriculum directory")
+    subject_id = checked_text(subject_id, "subject id")
+    state = enroll_subject(
+        curriculum_dir, subject_id, store=store, stage=stage, dialect=dialect,  # type: ignore[arg-type]
+        name=name, allow_dirty=allow_dirty, offline=offline, progress=_progress, force=force, reason=reason,
+    )  # fmt: skip
     curriculum = (state.get("curriculum") or {}).get("name")
     click.echo(f"enrolled {subject_id} in {curriculum} at stage {(state.get('stage') or {}).get('name')}")
 
 
-@click.command()
+@click.command(cls=ReportingCommand)
 @_common_options
 @click.option(
     "--session",
@@ -183,6 +133,12 @@ def enroll(
 )
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True)
 @click.option("--opt", "opts", multiple=True, metavar="KEY=VALUE", callback=_parse_opts, help="Passed to the program.")
+@click.option(
+    "--allow-subject-mismatch",
+    is_flag=True,
+    help="Launch a session whose inputs name another subject (needs --reason).",
+)
+@click.option("--reason", help="Why --allow-subject-mismatch (recorded).")
 def launch(
     curriculum_dir: Path,
     subject_id: str,
@@ -195,17 +151,21 @@ def launch(
     session_dir: Path,
     timeout_s: float,
     opts: dict[str, str],
+    allow_subject_mismatch: bool,
+    reason: str | None,
 ) -> None:
     """Run the curriculum on a finished session; print the suggestion and record it."""
-    _configure_logging(verbose)
-    with _exit_on_error(verbose):
-        from ._launch import launch as launch_session
+    from ._launch import launch as launch_session
 
-        result = launch_session(
-            curriculum_dir, session_dir, subject_id, store=store, timeout_s=timeout_s,
-            dialect=dialect, name=name, opts=opts, allow_dirty=allow_dirty,  # type: ignore[arg-type]
-            offline=offline, progress=_progress,
-        )  # fmt: skip
+    _configure_logging(verbose)
+    curriculum_dir = checked_path(curriculum_dir, "curriculum directory")
+    session_dir = checked_path(session_dir, "session directory")
+    subject_id = checked_text(subject_id, "subject id")
+    result = launch_session(
+        curriculum_dir, session_dir, subject_id, store=store, timeout_s=timeout_s,
+        dialect=dialect, name=name, opts=opts, allow_dirty=allow_dirty,  # type: ignore[arg-type]
+        offline=offline, progress=_progress, allow_subject_mismatch=allow_subject_mismatch, reason=reason,
+    )  # fmt: skip
     change = "stage changed" if result.stage_changed else "stage unchanged"
     click.echo(f"{subject_id} {result.session_dir.name}: {result.stage_before} -> {result.stage_after} ({change})")
     if result.summary:
@@ -267,29 +227,86 @@ _JSON_COLUMNS = (
 )  # fmt: skip
 
 
-@click.command()
+@click.command(cls=ReportingCommand)
 @_store_option
 @click.option("--subject", "subject_id", help="Only this subject's sessions.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of session records, for machines.")
 def history(store: str, subject_id: str | None, as_json: bool) -> None:
     """Print the recorded sessions, oldest first."""
-    with _exit_on_error(False):
-        from ._store import HistoryStore
+    from ._store import HistoryStore
 
-        if "://" not in store and not Path(store).is_file():
-            raise StoreError(f"no history store at {Path(store).absolute()}")
-        rows = HistoryStore(store).session_rows(subject_id)
+    if subject_id is not None:
+        subject_id = checked_text(subject_id, "subject id")
+    if "://" not in store and not Path(store).is_file():
+        raise StoreError(store_missing(Path(store)))
+    history_store = HistoryStore(store)
+    rows = history_store.session_rows(subject_id)
+    events = history_store.events(subject_id)
     if as_json:
         records = [{key: row[key] for key in _JSON_COLUMNS} for row in rows]
         click.echo(json.dumps(records, default=lambda value: value.isoformat()))
         return
     if not rows:
         click.echo("no sessions recorded" + (f" for {subject_id}" if subject_id else ""))
-        return
-    click.echo(format_table(rows))
+    else:
+        click.echo(format_table(rows))
+    for event in events:
+        click.echo(format_event(event))
+
+
+def format_event(event: dict[str, Any]) -> str:
+    """One recorded event (a re-enrollment, an override, a recovery) as one line."""
+    when = event["created_at"].strftime("%Y-%m-%d %H:%M:%S")
+    detail = event["detail"] or {}
+    what = event["kind"]
+    if what == "re-enrollment":
+        before = f"{detail.get('previous_stage')} ({detail.get('previous_curriculum')})"
+        what += f": was at {before}, now {detail.get('stage')}"
+    if event["session"]:
+        what += f" (session {event['session']})"
+    reason = f"; reason: {event['reason']}" if event["reason"] else ""
+    return f"event {event['id']} {when} {event['subject']}: {what}{reason}"
+
+
+@click.command(cls=ReportingCommand)
+@_store_option
+@click.option(
+    "--session",
+    "session_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="A session to recover (repeatable).",
+)
+@click.option(
+    "--sessions-root",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Recover every session below this folder that a killed launch left unfinished.",
+)
+def recover(store: str, session_dirs: tuple[Path, ...], sessions_root: Path | None) -> None:
+    """Finish launches a killed launcher left: restore the sessions, keep or roll back outputs; one line each.
+
+    Without --session or --sessions-root: every data root of the sessions the store has recorded.
+    """
+    from ._store import HistoryStore
+    from ._unfinished import data_roots, sessions_with_leftovers
+    from ._unfinished import recover as recover_one
+
+    history_store = HistoryStore(store) if "://" in store or Path(store).is_file() else None
+    targets = [checked_path(path, "session directory") for path in session_dirs]
+    if sessions_root is not None:
+        targets += sessions_with_leftovers(checked_path(sessions_root, "sessions root"))
+    if not session_dirs and sessions_root is None:
+        if history_store is None:
+            raise StoreError(store_missing(Path(store)))
+        for root in data_roots(history_store):
+            targets += sessions_with_leftovers(root, depth=1)
+    if not targets:
+        click.echo("nothing to recover")
+    for target in dict.fromkeys(targets):
+        click.echo(recover_one(target, history_store))
 
 
 def register(group: click.Group) -> None:
-    """Add ``enroll``, ``launch`` and ``history`` to a click group."""
-    for command in (enroll, launch, history):
+    """Add ``enroll``, ``launch``, ``history`` and ``recover`` to a click group."""
+    for command in (enroll, launch, history, recover):
         group.add_command(command)

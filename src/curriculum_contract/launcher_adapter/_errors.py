@@ -1,18 +1,30 @@
-"""The launcher adapter's errors: one root, so a launcher can skip the curriculum step on any of them.
+"""The launcher adapter's errors: one branch of the package's tree, so a launcher can skip on any of them.
 
 ``str(error)`` is always one line an operator understands (what went wrong and where); ``reason``
-holds the same line and ``details`` the longer story (stderr tail, every validation error)::
+holds the same line and ``details`` the longer story (stderr tail, every validation error);
+``exit_code`` is the code ``curriculum-contract launch | enroll | history`` exits with (the one table:
+``curriculum_contract._errors.CommandExit``, docs/exit-codes.md)::
 
-    AdapterError
-    ├── CurriculumNotFound    (FileNotFoundError)  no such directory, no pyproject.toml, no uv.lock
-    ├── SubmoduleNotReady                          uninitialised, not at the recorded commit, dirty
-    ├── BootstrapFailed                            uv missing, `uv sync` failed, no `curriculum` script
-    ├── ProcessFailed                              the program exited non-zero or was killed by a signal
-    ├── TimedOut              (TimeoutError)       the program ran past its timeout; its group was killed
-    ├── ContractViolation                          stdout is not one valid contract (or AIND) document
-    ├── SessionDataViolation                       the run modified, deleted or escaped the session data
-    ├── SubjectNotEnrolled    (LookupError)        no starting trainer state for the subject
-    └── StoreError                                 the history store failed
+    AdapterError              (ContractError)                  the root; never raised itself
+    ├── InvalidArgument       (ValueError)         2   a path or id not valid UTF-8, an option the dialect lacks
+    ├── CurriculumNotFound    (FileNotFoundError)  3   no such directory, no pyproject.toml, no uv.lock
+    ├── SubmoduleNotReady                          4   uninitialised, not at the recorded commit, dirty
+    ├── BootstrapFailed                            5   uv missing, `uv sync` failed, no `curriculum` script
+    ├── TimedOut              (TimeoutError)       6   the program ran past its timeout; its group was killed
+    ├── ContractViolation                          7   stdout is not one valid contract (or AIND) document
+    ├── SessionDataViolation                       8   the run modified, deleted or escaped the session data
+    ├── SubjectNotEnrolled    (LookupError)        9   no starting trainer state for the subject
+    ├── StoreError                                 10  the history store cannot be opened, read or written
+    ├── ProcessFailed                              11  the program exited non-zero or was killed by a signal
+    ├── SessionNotFound       (FileNotFoundError)  12  the session directory is missing or not a directory
+    ├── SessionWriteFailed    (OSError)            12  a file of the session cannot be written
+    ├── ExternalLinkRefused                        13  the session holds a symlink pointing outside it (not run)
+    ├── SessionBusy           (BlockingIOError)    13  another launch holds the session (nothing run, nothing recorded)
+    ├── SubjectBusy           (TimeoutError)       13  another launch held the subject past the wait bound
+    ├── SubjectMismatch                            13  the session's inputs name another subject
+    └── AlreadyEnrolled                            2   enroll of an enrolled subject without force and a reason
+
+A failed child process keeps its own exit code as ``child_exit_code`` (``ProcessFailed``, ``BootstrapFailed``).
 """
 
 from __future__ import annotations
@@ -21,15 +33,13 @@ import signal
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .._errors import CommandExit, ContractError
+
 if TYPE_CHECKING:
     from ._process import ProcessResult
 
 #: How much of a stream an error keeps (characters): enough for a traceback's last frames.
 TAIL_CHARS = 2000
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def tail_text(data: bytes | str, limit: int = TAIL_CHARS) -> str:
@@ -60,29 +70,38 @@ def signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-class AdapterError(Exception):
-    """Root of the adapter's errors. ``str(error)`` is the one-line reason; ``details`` may add more."""
+class AdapterError(ContractError):
+    """Root of the adapter's errors (never raised itself). ``str(error)`` is the one-line reason."""
 
-    def __init__(self, reason: str, details: str = "") -> None:
-        reason = _one_line(reason)
-        super().__init__(reason)
-        self.reason = reason
-        self.details = details
+    commands = ("curriculum-contract launch", "curriculum-contract enroll", "curriculum-contract history")
+    _family_root = True
 
-    def __str__(self) -> str:
-        return self.reason
+
+class InvalidArgument(AdapterError, ValueError):
+    """A path or identifier cannot be used (not valid UTF-8), or an option the dialect cannot express."""
+
+    exit_code = CommandExit.USAGE
 
 
 class CurriculumNotFound(AdapterError, FileNotFoundError):
     """The curriculum directory, its ``pyproject.toml`` or its ``uv.lock`` does not exist."""
 
+    exit_code = CommandExit.CURRICULUM_NOT_FOUND
+
 
 class SubmoduleNotReady(AdapterError):
     """The curriculum submodule is uninitialised, not at the commit the task repo records, or dirty."""
 
+    exit_code = CommandExit.SUBMODULE_NOT_READY
+
 
 class BootstrapFailed(AdapterError):
-    """The curriculum's environment could not be created: uv missing, ``uv sync`` failed, no script."""
+    """The curriculum's environment could not be created: uv missing, ``uv sync`` failed, no script.
+
+    ``child_exit_code`` is uv's exit code when uv ran (``exit_code`` is the command's: 5).
+    """
+
+    exit_code = CommandExit.BOOTSTRAP_FAILED
 
     def __init__(
         self,
@@ -90,17 +109,22 @@ class BootstrapFailed(AdapterError):
         details: str = "",
         *,
         command: Sequence[str] = (),
-        exit_code: int | None = None,
+        child_exit_code: int | None = None,
         stderr_tail: str = "",
     ) -> None:
         super().__init__(reason, details or stderr_tail)
         self.command = list(command)
-        self.exit_code = exit_code
+        self.child_exit_code = child_exit_code
         self.stderr_tail = stderr_tail
 
 
 class ProcessFailed(AdapterError):
-    """The curriculum program exited non-zero or was killed by a signal."""
+    """The curriculum program exited non-zero or was killed by a signal.
+
+    ``child_exit_code`` is the program's exit code (negative: the signal); ``exit_code`` the command's (11).
+    """
+
+    exit_code = CommandExit.PROCESS_FAILED
 
     def __init__(
         self,
@@ -108,13 +132,13 @@ class ProcessFailed(AdapterError):
         details: str = "",
         *,
         argv: Sequence[str] = (),
-        exit_code: int,
+        child_exit_code: int,
         stderr_tail: str = "",
         stdout_head: str = "",
     ) -> None:
         super().__init__(reason, details or stderr_tail)
         self.argv = list(argv)
-        self.exit_code = exit_code
+        self.child_exit_code = child_exit_code
         self.stderr_tail = stderr_tail
         self.stdout_head = stdout_head
 
@@ -133,7 +157,7 @@ class ProcessFailed(AdapterError):
         return cls(
             reason,
             argv=result.argv,
-            exit_code=result.exit_code,
+            child_exit_code=result.exit_code,
             stderr_tail=stderr_tail,
             stdout_head=head_text(result.stdout, 500),
         )
@@ -141,6 +165,8 @@ class ProcessFailed(AdapterError):
 
 class TimedOut(AdapterError, TimeoutError):
     """The curriculum program ran past its timeout; its whole process group was killed."""
+
+    exit_code = CommandExit.TIMED_OUT
 
     def __init__(
         self, reason: str, details: str = "", *, timeout_s: float, argv: Sequence[str] = (), stderr_tail: str = ""
@@ -158,6 +184,8 @@ class ContractViolation(AdapterError):
     the first bytes of stdout when the problem is the text itself.
     """
 
+    exit_code = CommandExit.CONTRACT_VIOLATION
+
     def __init__(self, reason: str, details: str = "", *, field: str | None = None, output_head: str = "") -> None:
         super().__init__(reason, details)
         self.field = field
@@ -171,6 +199,8 @@ class SessionDataViolation(AdapterError):
     ``not_restored`` the lost ones that could not be, each as ``"path: why"``. The one-line reason
     says both (``...; restored trials.csv``).
     """
+
+    exit_code = CommandExit.SESSION_DATA_VIOLATION
 
     def __init__(
         self,
@@ -202,6 +232,88 @@ def _and_more(items: Sequence[str], shown: int = 1) -> str:
 class SubjectNotEnrolled(AdapterError, LookupError):
     """The store knows no trainer state for the subject and the session holds none."""
 
+    exit_code = CommandExit.SUBJECT_NOT_ENROLLED
+
 
 class StoreError(AdapterError):
-    """The history store could not be read or written."""
+    """The history store cannot be opened, read or written, or holds a value that cannot be decoded."""
+
+    exit_code = CommandExit.STORE
+
+
+class SessionNotFound(AdapterError, FileNotFoundError):
+    """The session directory does not exist or is not a directory."""
+
+    exit_code = CommandExit.SESSION
+
+
+class SessionWriteFailed(AdapterError, OSError):
+    """A file the adapter writes into the session (inputs, suggestion, ``session.json``) cannot be written."""
+
+    exit_code = CommandExit.SESSION
+
+
+class ExternalLinkRefused(AdapterError):
+    """The session holds symlinks that resolve outside it; a curriculum could write through them.
+
+    Raised before the run (nothing ran, nothing changed). ``links`` holds ``(link, target)`` pairs:
+    the session-relative link and the absolute path it resolves to. ``SessionSnapshot.take`` with
+    ``external_links="guard"`` guards the targets instead (except one that contains the session).
+    """
+
+    exit_code = CommandExit.SESSION_REFUSED
+
+    def __init__(self, session_dir: str, links: Sequence[tuple[str, str]], why: str = "") -> None:
+        self.session_dir = session_dir
+        self.links = list(links)
+        link, target = self.links[0] if self.links else ("?", "?")
+        why = why or "refused: a curriculum could write through it; copy the target in, or pass external_links='guard'"
+        reason = (
+            f"session directory {session_dir} holds a symlink pointing outside it: {link} -> {target}"
+            f"{_and_more(self.links)} ({why})"
+        )
+        super().__init__(reason, "\n".join(f"{a} -> {b}" for a, b in self.links))
+
+
+class SessionBusy(AdapterError, BlockingIOError):
+    """Another launch holds the session (its lock next to the session); nothing was run or changed.
+
+    Not recorded in the store: the other launch owns the session's row.
+    """
+
+    exit_code = CommandExit.SESSION_REFUSED
+
+
+class SubjectBusy(AdapterError, TimeoutError):
+    """Another launch of the subject held its lock past the wait bound; this session was not run."""
+
+    exit_code = CommandExit.SESSION_REFUSED
+
+
+class SubjectMismatch(AdapterError):
+    """The session's own inputs (``curriculum/history.json``, ``session.json``...) name another subject.
+
+    ``expected`` is the subject launched, ``found`` the other id and ``where`` the file that names it.
+    """
+
+    exit_code = CommandExit.SESSION_REFUSED
+
+    def __init__(self, reason: str, details: str = "", *, expected: str, found: str, where: str) -> None:
+        super().__init__(reason, details)
+        self.expected = expected
+        self.found = found
+        self.where = where
+
+
+class AlreadyEnrolled(AdapterError):
+    """``enroll`` of a subject the store already knows; ``stage`` is where it stands now.
+
+    Re-enrolling needs ``force=True`` and a ``reason`` (recorded, the old state kept).
+    """
+
+    exit_code = CommandExit.USAGE
+
+    def __init__(self, reason: str, details: str = "", *, subject: str, stage: str | None) -> None:
+        super().__init__(reason, details)
+        self.subject = subject
+        self.stage = stage

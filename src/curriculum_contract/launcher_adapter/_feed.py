@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import write_bytes_atomic as write_atomic
-from ._errors import AdapterError
+from ._errors import SessionWriteFailed
 
 # The contract's documented places (``sdk._layout``), repeated here so that feeding a session does not
 # import the SDK (pydantic, the DSL) before the curriculum starts; a test pins them to the SDK's.
@@ -64,8 +64,8 @@ def _dumps(value: Any, indent: int | None = 2) -> bytes:
     return (json.dumps(value, indent=indent, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _failed(what: str, path: Path, exc: OSError) -> AdapterError:
-    return AdapterError(f"could not write {what} {path}: {exc.strerror or exc}")
+def _failed(what: str, path: Path, exc: OSError) -> SessionWriteFailed:
+    return SessionWriteFailed(f"could not write {what} {path}: {exc.strerror or exc}")
 
 
 def feed_session(

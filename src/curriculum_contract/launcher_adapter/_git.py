@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from .._tools import find_git, run_captured
 
 # Environment variables that would point git at another repository than the one asked about.
 _GIT_LOCAL_VARS = (
@@ -45,17 +45,8 @@ class GitRunner(Protocol):
 
 def run_git(args: Sequence[str], *, cwd: Path) -> GitResult:
     """``git -C cwd args`` with the git on PATH, in an environment that cannot redirect it to another repo."""
-    executable = shutil.which("git")
-    if executable is None:
-        raise FileNotFoundError(errno.ENOENT, "git is not installed (on PATH)", "git")
+    executable = find_git(lambda reason: FileNotFoundError(errno.ENOENT, reason, "git"))
     env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCAL_VARS}
     env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", GIT_OPTIONAL_LOCKS="0")
-    done = subprocess.run(
-        [executable, "-C", str(cwd), *args], capture_output=True, env=env, check=False, stdin=subprocess.DEVNULL
-    )
-    return GitResult(
-        args=tuple(args),
-        exit_code=done.returncode,
-        stdout=done.stdout.decode("utf-8", errors="replace"),
-        stderr=done.stderr.decode("utf-8", errors="replace"),
-    )
+    done = run_captured([executable, "-C", str(cwd), *args], cwd=None, env=env)
+    return GitResult(args=tuple(args), exit_code=done.returncode, stdout=done.stdout, stderr=done.stderr)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from ._errors import CurriculumNotFound, SubmoduleNotReady
 from ._git import GitRunner, run_git
+from ._messages import curriculum_not_found
 
 ProvenanceKind = Literal["submodule", "directory", "workspace_member"]
 
@@ -69,9 +70,9 @@ def locate_curriculum(path: str | Path, *, allow_dirty: bool = False, git: GitRu
     project = Path(path).expanduser()
     project = Path(os.path.abspath(project))
     if not project.exists():
-        raise CurriculumNotFound(f"curriculum directory {project} does not exist")
+        raise CurriculumNotFound(curriculum_not_found(project))
     if not project.is_dir():
-        raise CurriculumNotFound(f"curriculum path {project} is not a directory")
+        raise CurriculumNotFound(curriculum_not_found(project, "it is not a directory"))
     project = project.resolve()
 
     facts = _GitFacts.collect(project, git)
@@ -80,8 +81,8 @@ def locate_curriculum(path: str | Path, *, allow_dirty: bool = False, git: GitRu
 
     pyproject_file = project / "pyproject.toml"
     if not pyproject_file.is_file():
-        raise CurriculumNotFound(f"curriculum directory {project} has no pyproject.toml")
-    pyproject = _read_toml(pyproject_file)
+        raise CurriculumNotFound(curriculum_not_found(project, "it has no pyproject.toml"))
+    pyproject = _read_toml(pyproject_file, project)
     project_table = pyproject.get("project", {})
     name = project_table.get("name")
     version = project_table.get("version")
@@ -92,14 +93,19 @@ def locate_curriculum(path: str | Path, *, allow_dirty: bool = False, git: GitRu
         lock_file = workspace_root / "uv.lock"
         if not lock_file.is_file():
             raise CurriculumNotFound(
-                f"uv workspace {workspace_root} (which holds curriculum {project}) has no uv.lock: "
-                f"run `uv lock` in {workspace_root} and commit it"
+                curriculum_not_found(
+                    project,
+                    f"its uv workspace {workspace_root} has no uv.lock: "
+                    f"run `uv lock` in {workspace_root} and commit it",
+                )
             )
     else:
         env_root = project
         lock_file = project / "uv.lock"
         if not lock_file.is_file():
-            raise CurriculumNotFound(f"curriculum {project} has no uv.lock: run `uv lock` in {project} and commit it")
+            raise CurriculumNotFound(
+                curriculum_not_found(project, f"it has no uv.lock: run `uv lock` in {project} and commit it")
+            )
 
     if facts.submodule_of is not None:
         kind: ProvenanceKind = "submodule"
@@ -262,12 +268,13 @@ def _inside_git_checkout(path: Path) -> bool:
     return any((p / ".git").exists() for p in (path, *path.parents))
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path, project: Path) -> dict[str, Any]:
+    """``path`` (the pyproject.toml of curriculum ``project`` or of a folder holding it) as a table."""
     try:
         with path.open("rb") as f:
             return tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise CurriculumNotFound(f"cannot read {path}: {exc}") from None
+        raise CurriculumNotFound(curriculum_not_found(project, f"cannot read {path}: {exc}")) from None
 
 
 def _workspace_root_for(project: Path) -> Path | None:
@@ -280,7 +287,7 @@ def _workspace_root_for(project: Path) -> Path | None:
         candidate = ancestor / "pyproject.toml"
         if not candidate.is_file():
             continue
-        workspace = _read_toml(candidate).get("tool", {}).get("uv", {}).get("workspace")
+        workspace = _read_toml(candidate, project).get("tool", {}).get("uv", {}).get("workspace")
         if workspace is None:
             continue
         members = _expand(ancestor, workspace.get("members", []))

@@ -1,15 +1,22 @@
-"""Run a curriculum program: argv list, own process group, capped output, timeout, clean environment.
+"""Run a curriculum program: argv list, contained, capped output, timeout, clean environment.
 
-The program is someone else's code. It runs in a new session (its own process group) so a timeout
-kills it *and* whatever it spawned; stdout and stderr are drained concurrently into capped buffers so a
-chatty program never blocks on a full pipe; the environment holds only what a program needs to start,
-never the launcher's ``VIRTUAL_ENV``/``PYTHONPATH``. When the program exits, whatever it left running in
-its group is killed too: nothing of the curriculum outlives its run (or touches the session afterwards).
+The program is someone else's code. On POSIX it runs under our supervisor (``_supervisor``: a child
+subreaper that dies with the launcher), in a new session (its own process group): when the program
+exits, times out, or the launcher dies (even by SIGKILL), everything it spawned is killed, daemons
+that double-forked out of the group included. Nothing of the curriculum outlives its run, or touches
+the session afterwards. stdout and stderr are drained concurrently into capped buffers so a chatty
+program never blocks on a full pipe; the environment holds only what a program needs to start, never
+the launcher's ``VIRTUAL_ENV``/``PYTHONPATH``.
+
+Windows runs the program in a new process group and ends it with ``taskkill /T`` on timeout; a job
+object with ``JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`` (what containment needs there) is not written yet.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import select
 import signal
@@ -34,6 +41,12 @@ _ESSENTIAL_VARS = (
 )  # fmt: skip
 _FORCED_VARS = {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", "NO_COLOR": "1"}
 _READ_CHUNK = 1 << 16
+#: The supervisor script (standard library only: started with ``python -I -S``).
+SUPERVISOR = Path(__file__).with_name("_supervisor.py")
+#: How long past the kill grace the launcher waits for the supervisor to finish killing everything.
+SUPERVISOR_MARGIN_S = 10.0
+
+logger = logging.getLogger(__name__)
 
 
 def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -177,34 +190,52 @@ def run_process(
     env: Mapping[str, str] | None = None,
     max_output_bytes: int = 64 * 2**20,
     kill_grace_s: float = 2.0,
+    contain: bool = True,
 ) -> ProcessResult:
     """Run ``argv`` to completion or timeout. Raises ``TimedOut``; a non-zero exit is returned, not raised.
 
     A program that cannot be started at all raises ``ProcessFailed`` (exit code 127 or 126).
 
-    On timeout the whole process group gets SIGTERM, then SIGKILL after ``kill_grace_s``.
+    On timeout the whole process group gets SIGTERM, then SIGKILL after ``kill_grace_s``. ``contain``
+    (POSIX) runs the program under the supervisor, which also kills what left the group and ends the
+    program with the launcher.
     """
     argv = [str(a) for a in argv]
     posix = os.name == "posix"
+    status_r, status_w, command = -1, -1, argv
+    if posix and contain and sys.executable:
+        status_r, status_w = os.pipe()
+        command = [
+            sys.executable, "-I", "-S", str(SUPERVISOR), "--parent", str(os.getpid()),
+            "--grace", f"{kill_grace_s / 2:g}", "--status", str(status_w), "--", *argv,
+        ]  # fmt: skip
+    elif posix and contain:
+        logger.warning("no Python interpreter to supervise %s: run without containment", argv[0])
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
-            argv,
+            command,
             cwd=cwd,
             env=dict(env) if env is not None else clean_environment(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=posix,
+            pass_fds=(status_w,) if status_r >= 0 else (),
             creationflags=0 if posix else subprocess.CREATE_NEW_PROCESS_GROUP,  # type: ignore[attr-defined]
         )
     except OSError as exc:
+        if status_r >= 0:
+            os.close(status_r)
+            os.close(status_w)
         # The shell's conventions: 127 not found, 126 found but not runnable.
         code = 127 if isinstance(exc, FileNotFoundError) else 126
         where = f" (in {cwd})" if isinstance(exc, FileNotFoundError) and not Path(cwd).is_dir() else ""
         raise ProcessFailed(
-            f"cannot start {argv[0]}{where}: {exc.strerror or exc}", argv=argv, exit_code=code
+            f"cannot start {argv[0]}{where}: {exc.strerror or exc}", argv=argv, child_exit_code=code
         ) from None
+    if status_r >= 0:
+        os.close(status_w)
     assert proc.stdout is not None and proc.stderr is not None
     out = _Drain(proc.stdout, max_output_bytes, "head")
     err = _Drain(proc.stderr, max_output_bytes, "tail")
@@ -214,7 +245,7 @@ def run_process(
     try:
         exited = _wait_exit(proc, deadline)
         if not exited:
-            _terminate_group(proc, kill_grace_s)
+            _terminate_group(proc, kill_grace_s, supervised=status_r >= 0)
         else:
             _kill_leftovers(proc)
         exit_code = proc.wait()
@@ -223,11 +254,16 @@ def run_process(
         for drain in (out, err):
             drain.join(timeout=max(0.5, min(2.0, deadline - time.monotonic())))
     finally:
+        start_failure = None
         if proc.poll() is None:  # only when interrupted above (e.g. KeyboardInterrupt): leave nothing running
             if posix:
                 _signal_group(proc, signal.SIGKILL)
             proc.kill()
             proc.wait()
+        if status_r >= 0:
+            start_failure = _read_status(status_r)
+    if start_failure is not None:
+        raise start_failure
     stdout, stdout_truncated = out.result()
     stderr, stderr_truncated = err.result()
     if not exited:
@@ -245,6 +281,25 @@ def run_process(
         stderr_truncated=stderr_truncated,
         duration_s=duration,
     )
+
+
+def _read_status(fd: int) -> ProcessFailed | None:
+    """The supervisor's report of a program it could not start (one JSON line), else None."""
+    try:
+        data = os.read(fd, 65536)
+    except OSError:
+        data = b""
+    finally:
+        os.close(fd)
+    if not data:
+        return None
+    try:
+        report = json.loads(data)
+    except ValueError:
+        return None
+    program = str(report.get("filename"))
+    code = 127 if report.get("errno") == 2 else 126
+    return ProcessFailed(f"cannot start {program}: {report.get('strerror')}", argv=[program], child_exit_code=code)
 
 
 def _wait_exit(proc: subprocess.Popen[bytes], deadline: float) -> bool:
@@ -319,13 +374,17 @@ def _kill_leftovers(proc: subprocess.Popen[bytes]) -> None:
         _signal_group(proc, signal.SIGKILL)
 
 
-def _terminate_group(proc: subprocess.Popen[bytes], grace_s: float) -> None:
-    """SIGTERM the group, wait up to ``grace_s`` for all of it to go, then SIGKILL the group."""
+def _terminate_group(proc: subprocess.Popen[bytes], grace_s: float, *, supervised: bool = False) -> None:
+    """SIGTERM the group, wait up to ``grace_s`` for all of it to go, then SIGKILL the group.
+
+    A supervisor gives the program half the grace, then kills every descendant itself: it is waited
+    for longer (``SUPERVISOR_MARGIN_S``), since a SIGKILL to it mid-cleanup would let a daemon escape.
+    """
     if os.name != "posix":
         subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True, check=False)
         return
     _signal_group(proc, signal.SIGTERM)
-    end = time.monotonic() + grace_s
+    end = time.monotonic() + grace_s + (SUPERVISOR_MARGIN_S if supervised else 0.0)
     while time.monotonic() < end:
         # The leader stays a zombie (unreaped), so the group exists until every member is gone.
         if _exited(proc) and not _group_has_live_members(proc.pid):

@@ -6,6 +6,8 @@ many rigs can follow without a rewrite. Three tables::
     store_meta   key, value                      (schema_version)
     enrollments  one row per ``enroll``: subject, curriculum, stage, trainer_state, created_at
     sessions     one row per (subject, session): what the curriculum said, or why it was skipped
+    events       what changed a subject's course besides a session: a re-enrollment (the old state
+                 kept), an overridden subject mismatch, a recovered launch
 
 A repeated launch for the same session updates its row in one transaction: **the latest attempt
 wins** (``attempts`` counts them) and the row keeps its id, so sessions stay in the order they were
@@ -20,13 +22,16 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._errors import StoreError
+from ._json import loads_column
+from ._lock import store_lock_dir, subject_lock
+from ._messages import store_cannot_open
 from ._store_reads import SubjectRows, history_payload, read_sqlite, sqlite_file
 from ._store_schema import (
     HISTORY_COLUMNS,
@@ -119,7 +124,18 @@ class HistoryStore:
     # -- connection -------------------------------------------------------------------------
     def _error(self, action: str, exc: BaseException) -> StoreError:
         detail = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        if action == "open it":
+            return StoreError(store_cannot_open(self.where, detail))
         return StoreError(f"history store {self.where}: could not {action}: {detail}")
+
+    def _decoded(self, table: Any, row: Any) -> dict[str, Any]:
+        """``row`` (selected with :func:`_json_as_text`) as a dict, every JSON column decoded (``StoreError``)."""
+        values = dict(row._mapping)
+        for name in values.keys() & _json_columns(table):
+            values[name] = loads_column(
+                values[name], where=self.where, table=table.name, row=values.get("id", "?"), column=name
+            )
+        return values
 
     def _engine_ready(self) -> Any:
         with self._lock:
@@ -151,7 +167,7 @@ class HistoryStore:
 
         t = tables()
         with begin(engine, write=True) as conn:
-            for name in ("meta", "enrollments", "sessions"):
+            for name in ("meta", "enrollments", "sessions", "events"):
                 conn.execute(CreateTable(t[name], if_not_exists=True))
                 for index in t[name].indexes:
                     conn.execute(CreateIndex(index, if_not_exists=True))
@@ -186,7 +202,41 @@ class HistoryStore:
                 self._engine.dispose()
                 self._engine = None
 
+    def subject_lock(self, subject: str, *, wait_s: float) -> AbstractContextManager[None]:
+        """Hold ``subject`` for a "read history, run, record" (``SubjectBusy`` past ``wait_s``).
+
+        A SQLite store locks a file per subject in ``<store>.locks/``. Other URLs have no lock here yet:
+        the hook for PostgreSQL advisory locks (``pg_advisory_lock``) is this method.
+        """
+        lock_dir = store_lock_dir(self._sqlite_file)
+        if lock_dir is None:
+            return nullcontext()
+        return subject_lock(lock_dir, subject, wait_s=wait_s)
+
     # -- writes -----------------------------------------------------------------------------
+    def record_event(
+        self,
+        subject: str,
+        kind: str,
+        *,
+        session: str | None = None,
+        reason: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Record what changed a subject's course besides a session (``events`` table). Returns its id."""
+        sa = import_sqlalchemy()
+        table = tables()["events"]
+        values = {
+            "subject": subject,
+            "kind": kind,
+            "session": session,
+            "reason": reason,
+            "detail": dict(detail) if detail is not None else None,
+            "created_at": now(),
+        }
+        with self._connect(f"record a {kind} event of {subject!r}", write=True) as conn:
+            return int(conn.execute(sa.insert(table).values(**values)).inserted_primary_key[0])
+
     def record_enrollment(
         self,
         subject: str,
@@ -260,28 +310,34 @@ class HistoryStore:
         with self._connect(f"read the history of {subject!r}", write=False) as conn:
             if session is not None:
                 mark = conn.execute(
-                    sa.select(s.c.id, s.c.input_trainer_state).where(
+                    sa.select(*_json_as_text(sa, s, "id", "input_trainer_state")).where(
                         (s.c.subject == subject) & (s.c.session == session)
                     )
                 ).first()
                 if mark is not None:
-                    rows.session_id, rows.session_input = mark.id, mark.input_trainer_state
+                    marked = self._decoded(s, mark)
+                    rows.session_id, rows.session_input = marked["id"], marked["input_trainer_state"]
             ok = (s.c.subject == subject) & (s.c.status == "ok")
             rows.ok_sessions = [
-                dict(row._mapping)
-                for row in conn.execute(sa.select(*(s.c[name] for name in HISTORY_COLUMNS)).where(ok).order_by(s.c.id))
+                self._decoded(s, row)
+                for row in conn.execute(sa.select(*_json_as_text(sa, s, *HISTORY_COLUMNS)).where(ok).order_by(s.c.id))
             ]
             last = conn.execute(
-                sa.select(s.c.trainer_state, s.c.finished_at).where(ok).order_by(s.c.id.desc()).limit(1)
+                sa.select(*_json_as_text(sa, s, "id", "trainer_state", "finished_at"))
+                .where(ok)
+                .order_by(s.c.id.desc())
+                .limit(1)
             ).first()
             enrolled = conn.execute(
-                sa.select(e.c.trainer_state, e.c.created_at)
+                sa.select(*_json_as_text(sa, e, "id", "trainer_state", "created_at"))
                 .where(e.c.subject == subject)
                 .order_by(e.c.id.desc())
                 .limit(1)
             ).first()
-        rows.last_ok = (last.trainer_state, aware(last.finished_at)) if last is not None else None
-        rows.enrollment = (enrolled.trainer_state, aware(enrolled.created_at)) if enrolled is not None else None
+        if last is not None:
+            rows.last_ok = (self._decoded(s, last)["trainer_state"], aware(last.finished_at))
+        if enrolled is not None:
+            rows.enrollment = (self._decoded(e, enrolled)["trainer_state"], aware(enrolled.created_at))
         for row in rows.ok_sessions:
             row["started_at"] = aware(row["started_at"])
         return rows
@@ -340,15 +396,32 @@ class HistoryStore:
         """Session records as plain dicts (JSON columns decoded), oldest first."""
         sa = import_sqlalchemy()
         s = tables()["sessions"]
-        query = sa.select(s).order_by(s.c.id)
+        query = sa.select(*_json_as_text(sa, s)).order_by(s.c.id)
         if subject is not None:
             query = query.where(s.c.subject == subject)
         with self._connect("read the sessions", write=False) as conn:
-            rows = [dict(row._mapping) for row in conn.execute(query)]
+            rows = [self._decoded(s, row) for row in conn.execute(query)]
         for row in rows:
             for key in ("started_at", "finished_at"):
                 row[key] = aware(row[key])
         return rows
+
+    def events(self, subject: str | None = None) -> list[dict[str, Any]]:
+        """Recorded events (re-enrollments, overrides, recoveries) as plain dicts, oldest first."""
+        sa = import_sqlalchemy()
+        e = tables()["events"]
+        query = sa.select(*_json_as_text(sa, e)).order_by(e.c.id)
+        if subject is not None:
+            query = query.where(e.c.subject == subject)
+        with self._connect("read the events", write=False) as conn:
+            rows = [self._decoded(e, row) for row in conn.execute(query)]
+        for row in rows:
+            row["created_at"] = aware(row["created_at"])
+        return rows
+
+    def enrollment_state(self, subject: str) -> dict[str, Any] | None:
+        """Where an enrolled subject stands now (its starting state), or None if the store knows nothing of it."""
+        return self._subject_rows(subject, None).starting_state()
 
     def history(self, subject: str | None = None) -> pd.DataFrame:
         """Session records as a DataFrame, oldest first, one ``metrics.<name>`` column per scalar metric.
@@ -376,3 +449,21 @@ class HistoryStore:
         for key in ("started_at", "finished_at"):
             frame[key] = pd.to_datetime(frame[key], utc=True)
         return frame
+
+
+def _json_columns(table: Any) -> set[str]:
+    """The names of ``table``'s JSON columns."""
+    sa = import_sqlalchemy()
+    return {column.name for column in table.columns if isinstance(column.type, sa.JSON)}
+
+
+def _json_as_text(sa: Any, table: Any, *names: str) -> list[Any]:
+    """``table``'s columns ``names`` (all by default) to select, each JSON one as its text.
+
+    SQLAlchemy would decode a JSON column itself and a corrupt value would escape as a ``JSONDecodeError``;
+    selected as text, :meth:`HistoryStore._decoded` decodes it with :func:`loads_column` (a ``StoreError``
+    naming the table, the row and the column).
+    """
+    json_names = _json_columns(table)
+    columns = [table.c[name] for name in names] if names else list(table.columns)
+    return [sa.type_coerce(c, sa.Text).label(c.name) if c.name in json_names else c for c in columns]

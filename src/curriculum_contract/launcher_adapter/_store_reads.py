@@ -7,13 +7,14 @@ runs. ``HistoryStore`` uses SQLAlchemy for every other URL; a test pins both rea
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ._errors import StoreError
+from ._json import loads_column
+from ._messages import store_cannot_open
 from ._store_schema import HISTORY_COLUMNS, HISTORY_CONTRACT_VERSION, SCHEMA_VERSION, SQLITE_BUSY_TIMEOUT_MS, aware
 
 
@@ -75,13 +76,13 @@ def read_sqlite(path: Path, subject: str, session: str | None, where: str) -> Su
     import sqlite3
 
     if not path.parent.is_dir():
-        raise StoreError(f"history store {where}: could not open it: folder {path.parent} does not exist")
+        raise StoreError(store_cannot_open(where, f"folder {path.parent} does not exist"))
     if not path.exists():
         return SubjectRows()  # created with its tables on the first write
     try:
         db = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except sqlite3.Error as exc:
-        raise StoreError(f"history store {where}: could not open it: {exc}") from exc
+        raise StoreError(store_cannot_open(where, str(exc))) from exc
     try:
         db.execute("BEGIN")  # one snapshot for every query
         try:
@@ -98,8 +99,8 @@ def _sqlite_queries(db: Any, subject: str, session: str | None, where: str) -> S
     def when(text: str | None) -> datetime | None:
         return aware(datetime.fromisoformat(text)) if text is not None else None
 
-    def decoded(text: str | None) -> Any:
-        return json.loads(text) if text is not None else None
+    def decoded(text: str | None, table: str, row: object, column: str) -> Any:
+        return loads_column(text, where=where, table=table, row=row, column=column)
 
     rows = SubjectRows()
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -116,22 +117,26 @@ def _sqlite_queries(db: Any, subject: str, session: str | None, where: str) -> S
             "SELECT id, input_trainer_state FROM sessions WHERE subject = ? AND session = ?", (subject, session)
         ).fetchone()
         if mark is not None:
-            rows.session_id, rows.session_input = mark[0], decoded(mark[1])
+            rows.session_id, rows.session_input = mark[0], decoded(mark[1], "sessions", mark[0], "input_trainer_state")
     columns = ", ".join(HISTORY_COLUMNS)
     query = f"SELECT {columns} FROM sessions WHERE subject = ? AND status = 'ok' ORDER BY id"
     for row in db.execute(query, (subject,)):
         record = dict(zip(HISTORY_COLUMNS, row, strict=True))
-        record["metrics"], record["started_at"] = decoded(record["metrics"]), when(record["started_at"])
+        record["metrics"] = decoded(record["metrics"], "sessions", record["id"], "metrics")
+        record["started_at"] = when(record["started_at"])
         rows.ok_sessions.append(record)
     last = db.execute(
-        "SELECT trainer_state, finished_at FROM sessions WHERE subject = ? AND status = 'ok' ORDER BY id DESC LIMIT 1",
+        "SELECT id, trainer_state, finished_at FROM sessions WHERE subject = ? AND status = 'ok' "
+        "ORDER BY id DESC LIMIT 1",
         (subject,),
     ).fetchone()
     enrolled = db.execute(
-        "SELECT trainer_state, created_at FROM enrollments WHERE subject = ? ORDER BY id DESC LIMIT 1", (subject,)
+        "SELECT id, trainer_state, created_at FROM enrollments WHERE subject = ? ORDER BY id DESC LIMIT 1", (subject,)
     ).fetchone()
     if last is not None:
-        rows.last_ok = (decoded(last[0]), when(last[1]))  # type: ignore[assignment]
+        state = decoded(last[1], "sessions", last[0], "trainer_state")
+        rows.last_ok = (state, when(last[2]))  # type: ignore[assignment]
     if enrolled is not None:
-        rows.enrollment = (decoded(enrolled[0]), when(enrolled[1]))  # type: ignore[assignment]
+        state = decoded(enrolled[1], "enrollments", enrolled[0], "trainer_state")
+        rows.enrollment = (state, when(enrolled[2]))  # type: ignore[assignment]
     return rows

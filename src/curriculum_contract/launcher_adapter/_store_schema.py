@@ -96,6 +96,19 @@ def tables() -> dict[str, Any]:
             sa.UniqueConstraint("subject", "session", name="uq_sessions_subject_session"),
             sa.CheckConstraint("status IN ('ok', 'skipped')", name="ck_sessions_status"),
         )
+        # Added after schema version 1 without changing it: a new table, created where missing, that an
+        # older adapter never reads. Re-enrollments, overridden subject mismatches, recovered launches.
+        _TABLES["events"] = sa.Table(
+            "events",
+            md,
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("subject", sa.String(256), nullable=False, index=True),
+            sa.Column("kind", sa.String(64), nullable=False),
+            sa.Column("session", sa.String(512)),
+            sa.Column("reason", sa.Text),
+            sa.Column("detail", sa.JSON),
+            sa.Column("created_at", when, nullable=False),
+        )
         _TABLES["metadata"] = md
         return _TABLES
 

@@ -26,6 +26,7 @@ from typing import Any
 from aind_behavior_curriculum import curriculum as _abc_curriculum
 from pydantic import ValidationError
 
+from .._text import validation_problems as format_validation_errors
 from ..sdk._contract import LegacySuggestion, Suggestion
 from ._errors import ContractViolation
 
@@ -107,34 +108,6 @@ def parse_output(stdout: bytes, *, truncated: bool = False) -> ValidatedOutput:
             ) from None
     messages = tuple(dict.fromkeys(str(w.message) for w in caught))
     return ValidatedOutput(document=validated, legacy=legacy, raw=document, warnings=messages)
-
-
-def format_validation_errors(exc: ValidationError) -> list[tuple[str, str]]:
-    """``(field.path, "field.path: message (got value)")`` for each pydantic error, in order."""
-    problems = []
-    for error in exc.errors(include_url=False):
-        path = _dotted(error.get("loc", ()))
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        value = error.get("input")
-        if error.get("type") != "missing" and not isinstance(value, dict | list):
-            message += f" (got {_short_repr(value)})"
-        problems.append((path, f"{path or '<document>'}: {message}"))
-    return problems or [("", "<document>: invalid")]
-
-
-def _dotted(loc: tuple[Any, ...] | list[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _short_repr(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _single_json_document(text: str, head: str) -> tuple[Any, str]:

@@ -8,7 +8,15 @@
 copier is imported only when these run (``pip install 'curriculum-contract[author]'``).
 """
 
-from ._errors import CommandFailed, DestinationError, InvalidAnswer, ScaffoldError, TemplateError, ToolMissing
+from ._errors import (
+    CommandFailed,
+    DestinationError,
+    InvalidAnswer,
+    ScaffoldError,
+    TemplateError,
+    ToolMissing,
+    UpdateConflicts,
+)
 from ._new import new_curriculum
 from ._requirement import default_sdk_requirement, release_range
 from ._source import (
@@ -30,6 +38,7 @@ __all__ = [
     "TemplateError",
     "TemplateSource",
     "ToolMissing",
+    "UpdateConflicts",
     "UpdateResult",
     "cached_versions",
     "default_sdk_requirement",

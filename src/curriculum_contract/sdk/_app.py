@@ -3,21 +3,20 @@
 ``main`` (``_main.py``) builds it with a loader that imports the curriculum's entry points under the stdout
 guard; ``build_cli`` (the older way) with specs its caller already imported. Every command writes its output
 through the guard (``guarded_stdout``), so only that output reaches stdout. Commands parse their options,
-call the SDK, and return; ``_CurriculumGroup.invoke`` is the one place that turns errors into exit codes,
-an empty stdout and a one-line reason on stderr.
+call the SDK, and return; ``_CurriculumGroup`` turns errors into exit codes, an empty stdout and a one-line
+reason on stderr, through the package's one handler (``curriculum_contract._cli_errors.reporting_errors``).
 """
 
 import json
-import sys
-import traceback
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, NoReturn
 
 import click
 
+from .._cli_errors import ReportingGroup
 from .._files import write_text_atomic
-from ._errors import CurriculumError, ExitCode, UsageError
+from .._text import parse_pairs
+from ._errors import UsageError
 from ._layout import SUGGESTION_FILE, trainer_state_path
 from ._spec import CurriculumSpec
 from ._stdout import guarded_stdout
@@ -26,35 +25,15 @@ SpecLoader = Callable[[], Mapping[str, CurriculumSpec]]
 """Returns the program's specs by curriculum name; called inside the guard, may raise ``LoadError``."""
 
 
-def _fail(code: int, reason: str, details: str = "") -> NoReturn:
-    click.echo(f"curriculum: error: {reason}", err=True)
-    if details:
-        click.echo(details.rstrip(), err=True)
-    sys.exit(code)
+class _CurriculumGroup(ReportingGroup):
+    """Maps the SDK's errors to their documented exit codes (``ExitCode``); anything else is exit 1."""
 
-
-class _CurriculumGroup(click.Group):
-    """Maps the SDK's errors to their documented exit codes."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CurriculumError as error:
-            _fail(error.exit_code, error.reason, error.details)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise
-        except Exception as error:  # a bug in the SDK or the curriculum outside any documented step
-            _fail(ExitCode.INTERNAL, f"internal error: {type(error).__name__}: {error}", traceback.format_exc())
+    program = "curriculum"
+    command_class = click.Command  # the group reports for its commands
 
 
 def _parse_opts(values: tuple[str, ...]) -> dict[str, str]:
-    opts = {}
-    for value in values:
-        key, sep, item = value.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--opt {value!r} must look like KEY=VALUE")
-        opts[key] = item
-    return opts
+    return parse_pairs(values, option="--opt", error=UsageError)
 
 
 def _select(specs: Mapping[str, CurriculumSpec], name: str | None, state_file: Path | None) -> CurriculumSpec:

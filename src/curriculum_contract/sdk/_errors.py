@@ -1,7 +1,8 @@
 """Exit codes of a curriculum program and the errors that map onto them.
 
 Every failure of a ``curriculum`` command is one of these errors; the CLI turns it into its exit code,
-an empty stdout and a one-line reason on stderr::
+an empty stdout and a one-line reason on stderr. ``CurriculumError`` is the SDK's branch of the package's
+tree (``curriculum_contract.ContractError``); these codes are the contract's (docs/contract.md, section 4)::
 
     CurriculumError
     ├── UsageError            (2)  bad command line: unknown option, --curriculum mismatch, bad --opt
@@ -16,6 +17,9 @@ an empty stdout and a one-line reason on stderr::
 """
 
 from enum import IntEnum
+from typing import ClassVar
+
+from .._errors import ContractError
 
 
 class ExitCode(IntEnum):
@@ -31,15 +35,12 @@ class ExitCode(IntEnum):
     LOAD = 7
 
 
-class CurriculumError(Exception):
+class CurriculumError(ContractError):
     """Root of the SDK's errors. ``str(error)`` is the one-line reason; ``details`` may add more."""
 
-    exit_code: ExitCode = ExitCode.INTERNAL
-
-    def __init__(self, reason: str, details: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.details = details
+    exit_code: ClassVar[int] = ExitCode.INTERNAL
+    commands = ("curriculum",)
+    _family_root = True
 
 
 class UsageError(CurriculumError, ValueError):

@@ -12,6 +12,7 @@ from typing import Any
 from aind_behavior_curriculum import TrainerState
 from pydantic import ValidationError
 
+from .._text import validation_problems
 from ._contract import History
 from ._errors import InputError, MigrationRequired
 from ._layout import history_path
@@ -28,12 +29,8 @@ def check_data_directory(data_directory: Path) -> Path:
 
 
 def format_validation_error(error: ValidationError) -> list[str]:
-    """``field.path: message`` for each pydantic error, first the most useful."""
-    lines = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(document)"
-        lines.append(f"{where}: {item['msg']}")
-    return lines
+    """``field.path: message (got value)`` for each pydantic error, in order (the package's one formatter)."""
+    return [line for _, line in validation_problems(error)]
 
 
 def _read_json(path: Path, what: str) -> tuple[Any, str]:

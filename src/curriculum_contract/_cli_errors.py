@@ -1,0 +1,80 @@
+"""The one place an exception becomes an exit code, shared by every command of the package.
+
+``curriculum-contract`` (all its subcommands) and a curriculum's ``curriculum`` program run their commands
+inside :func:`reporting_errors`, through the click classes below: a :class:`~curriculum_contract.ContractError`
+exits with its ``exit_code`` after ``<program>: error: <reason>`` on stderr (its details on the next lines);
+any other exception is a bug: ``<program>: error: internal error: <Type>: <message>``, the traceback as
+details, exit 1. Never a bare traceback. click's own usage errors keep click's handling (exit 2), and
+Ctrl-C stays click's ``Abort``.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import click
+
+from ._errors import CommandExit, ContractError, exit_code_for, one_line
+
+
+def fail(program: str, code: int, reason: str, details: str = "") -> NoReturn:
+    """Print the one-line reason (and the details under it) on stderr and exit with ``code``."""
+    click.echo(f"{program}: error: {reason}", err=True)
+    if details.strip():
+        click.echo(details.rstrip(), err=True)
+    sys.exit(int(code))
+
+
+def _details(error: BaseException, details: str) -> str:
+    notes = [str(note) for note in getattr(error, "__notes__", ())]
+    return "\n".join(part for part in (details.rstrip(), *notes) if part)
+
+
+@contextmanager
+def reporting_errors(program: str, *, show_details: bool = True) -> Iterator[None]:
+    """Turn what the block raises into ``program``'s exit code and stderr lines (see the module docstring).
+
+    ``show_details=False`` keeps a typed error to its one line (``launch`` without ``--verbose``); an
+    internal error always shows its traceback.
+    """
+    try:
+        yield
+    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        raise
+    except ContractError as error:
+        fail(program, exit_code_for(error), error.reason, _details(error, error.details) if show_details else "")
+    except Exception as error:  # a bug, wherever it is: one line, then the traceback
+        reason = f"internal error: {type(error).__name__}: {one_line(str(error))}"
+        fail(program, CommandExit.INTERNAL, reason, _details(error, traceback.format_exc()))
+
+
+def _show_details(ctx: click.Context) -> bool:
+    return bool(ctx.params.get("verbose", True))
+
+
+class ReportingCommand(click.Command):
+    """A ``curriculum-contract`` command whose errors go through :func:`reporting_errors`.
+
+    A command with a ``verbose`` parameter shows a typed error's details only when it is set.
+    """
+
+    program = "curriculum-contract"
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with reporting_errors(self.program, show_details=_show_details(ctx)):
+            return super().invoke(ctx)
+
+
+class ReportingGroup(click.Group):
+    """A command group whose errors (loading a subcommand included) go through :func:`reporting_errors`."""
+
+    program = "curriculum-contract"
+    command_class = ReportingCommand
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with reporting_errors(self.program):
+            return super().invoke(ctx)

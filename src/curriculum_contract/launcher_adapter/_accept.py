@@ -1,0 +1,129 @@
+"""Accept a finished run: validate stdout, check the session, then commit the outputs and the record together.
+
+One commit order, so that the session's outputs and the store agree — both or neither:
+
+1. the journal keeps the bytes of the files about to be replaced (``session.json``, an earlier
+   ``curriculum/suggestion.json``) and says ``committing``;
+2. ``curriculum/suggestion.json`` is written, then the ``session.json`` entry (each atomically);
+3. the store records the ``ok`` row (one transaction) — the commit point;
+4. the journal says ``committed``.
+
+A failure at 2 or 3 (a full disk, a store that cannot be written, Ctrl-C) rolls the outputs back
+from the journal before the error goes on: a failed store write is a ``StoreError`` that leaves
+nothing half-written. A launcher killed between 1 and 4 leaves the journal: the next launch of the
+session (or ``curriculum-contract recover``) finds the row of step 3 or not, and keeps or rolls back.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ._attempt import Attempt, LaunchResult, Timings
+from ._errors import ContractViolation, ProcessFailed
+from ._feed import SESSION_METADATA_FILE, SUGGESTION_FILE, annotate_session_metadata, metadata_entry, write_suggestion
+from ._guard import SessionSnapshot
+from ._journal import Journal
+from ._preserve import Preserved
+from ._process import ProcessResult
+from ._store import HistoryStore, stage_name
+from ._tools import curriculum_of
+
+
+def accept(
+    attempt: Attempt,
+    store: HistoryStore,
+    snapshot: SessionSnapshot,
+    preserved: Preserved,
+    result: ProcessResult,
+    journal: Journal,
+) -> LaunchResult:
+    """Validate the finished run, write its outputs into the session, record it (see the module doc)."""
+    from ._validate import parse_output
+
+    if result.exit_code != 0:
+        snapshot.check(preserved=preserved)  # a data violation outranks the failure
+        raise ProcessFailed.from_result(result)
+    try:
+        output = parse_output(result.stdout, truncated=result.stdout_truncated)
+    except ContractViolation:
+        snapshot.check(preserved=preserved)
+        raise
+    document = output.raw
+    assets = tuple(getattr(output.document, "assets", ()) or ())
+    snapshot.check(declared_assets=assets, preserved=preserved)
+
+    trainer_state = document["trainer_state"]
+    metrics = dict(document.get("metrics") or {})
+    curriculum_name = document.get("curriculum_name") or curriculum_of(trainer_state) or attempt.curriculum_name
+    version = document.get("version") or (attempt.provenance.version if attempt.provenance else None)
+    stage_after = stage_name(trainer_state)
+    warnings = attempt.warnings
+    warnings.extend(f"curriculum: {text}" for text in getattr(output.document, "warnings", ()) or ())
+    warnings.extend(f"validation: {text}" for text in output.warnings)
+    if output.legacy:
+        warnings.append("legacy output (AIND shape): no decision report")
+
+    journal.begin_commit([SUGGESTION_FILE, SESSION_METADATA_FILE])
+    try:
+        suggestion_file, more = write_suggestion(attempt.session_dir, document)
+        warnings.extend(more)
+        entry = metadata_entry(
+            curriculum_name=curriculum_name,
+            curriculum_version=version,
+            curriculum_commit=attempt.provenance.commit if attempt.provenance else None,
+            stage_before=stage_name(attempt.input_state),
+            stage_after=stage_after,
+            metrics=metrics,
+            legacy=output.legacy,
+            warnings=warnings,
+        )
+        metadata_file, more = annotate_session_metadata(attempt.session_dir, entry)
+        warnings.extend(more)
+        record_id = store.record_session(
+            attempt.record(
+                "ok",
+                curriculum_name=curriculum_name,
+                curriculum_version=version,
+                stage_after=stage_after,
+                metrics=metrics,
+                suggestion=document,
+                trainer_state=trainer_state,
+                legacy=output.legacy,
+            )
+        )
+    except BaseException as error:
+        _roll_back(journal, error)
+        raise
+    journal.update(step="committed")
+    total = time.perf_counter() - attempt.t0
+    assert attempt.provenance is not None
+    return LaunchResult(
+        subject_id=attempt.subject,
+        session_dir=attempt.session_dir,
+        suggestion=output.document,
+        document=document,
+        legacy=output.legacy,
+        curriculum_name=curriculum_name,
+        stage_before=stage_name(attempt.input_state),
+        stage_after=stage_after,
+        metrics=metrics,
+        warnings=tuple(warnings),
+        provenance=attempt.provenance,
+        timings=Timings(attempt.bootstrap_s or 0.0, attempt.run_s or 0.0, total),
+        record_id=record_id,
+        suggestion_file=suggestion_file,
+        metadata_file=metadata_file,
+    )
+
+
+def _roll_back(journal: Journal, error: BaseException) -> None:
+    """Undo the outputs of a failed commit; one that cannot be undone keeps the journal for ``recover``."""
+    try:
+        undone = journal.rollback()
+    except OSError as exc:
+        journal.update(step="rollback-failed")
+        error.add_note(f"the session's outputs could not be rolled back ({exc}): run `curriculum-contract recover`")
+        return
+    journal.update(step="rolled-back")
+    if undone and hasattr(error, "add_note"):
+        error.add_note(f"rolled back: {'; '.join(undone)}")

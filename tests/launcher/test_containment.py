@@ -1,0 +1,137 @@
+"""Nothing a curriculum starts outlives its run, or its launcher: real processes, real daemons, a real kill -9.
+
+Bounds are generous polls (a loaded machine makes things slower, never different); no test measures time.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fake_curriculum import DAEMON_DELAY_S, pid_file
+from launcher_support import assert_intact, make_session, tree_digest
+from test_process import wait_gone
+
+from curriculum_contract.launcher_adapter import launch
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="containment is Linux's (subreaper)")
+
+HERE = Path(__file__).parent
+#: How long a test waits for something that must happen (a pid file, a journal): a bound, not an expectation.
+WITHIN_S = 60.0
+
+
+def _pids(data: Path) -> list[int]:
+    path = pid_file(data)
+    return [int(line) for line in path.read_text().split()] if path.is_file() else []
+
+
+def _wait_for(predicate, within_s: float = WITHIN_S) -> bool:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + within_s
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return bool(predicate())
+
+
+def test_a_daemon_the_curriculum_left_is_gone_when_launch_returns(
+    project: Path, program_for, store_path: Path, enrolled, tmp_path: Path
+) -> None:
+    enrolled("M1")
+    session = make_session(tmp_path / "root" / "sessions", "M1_s1")
+    before = tree_digest(session)
+    launch(project, session, "M1", store=store_path, environment=program_for("daemon"))
+    (daemon,) = _pids(session)
+    assert wait_gone(daemon), f"the daemon {daemon} outlived the launch"
+    time.sleep(DAEMON_DELAY_S + 1)  # past the moment it would have written: the proof it never will
+    assert tree_digest(session)["trials.csv"] == before["trials.csv"]
+
+
+def test_the_daemon_check_can_fail(tmp_path: Path) -> None:
+    """The checker on a bad case: the same daemon without containment does write into the session."""
+    from fake_curriculum import write_program
+
+    from curriculum_contract.launcher_adapter._process import run_process
+
+    session = make_session(tmp_path / "root" / "sessions", "M1_s1")
+    (session / "curriculum").mkdir()
+    from fake_curriculum import enrollment
+
+    (session / "curriculum" / "trainer_state.json").write_text(json.dumps(enrollment()))
+    program = write_program(tmp_path / "bin", "daemon")
+    before = (session / "trials.csv").read_bytes()
+    run_process([program, "run", "--path", session], cwd=tmp_path, timeout_s=120, contain=False)
+    (daemon,) = _pids(session)
+    assert _wait_for(lambda: (session / "trials.csv").read_bytes() != before), "the uncontained daemon wrote"
+    assert wait_gone(daemon)
+
+
+def _start_launcher(spec: dict) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(HERE / "launch_worker.py"), json.dumps(spec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_launcher_killed_by_sigkill_takes_the_curriculum_and_its_children_with_it(
+    project: Path, program_for, store_path: Path, enrolled, tmp_path: Path
+) -> None:
+    enrolled("M1")
+    session = make_session(tmp_path / "root" / "sessions", "M1_s1")
+    before = tree_digest(session)
+    spec = {
+        "project": str(project), "program": str(program_for("linger").executable), "session": str(session),
+        "subject": "M1", "store": str(store_path),
+    }  # fmt: skip
+    launcher = _start_launcher(spec)
+    try:
+        assert _wait_for(lambda: len(_pids(session)) == 3), "the curriculum started its child and its daemon"
+        launcher.kill()  # SIGKILL: no cleanup in the launcher at all
+    finally:
+        launcher.wait()
+        launcher.stdout.close()  # type: ignore[union-attr]
+        launcher.stderr.close()  # type: ignore[union-attr]
+    for pid in _pids(session):  # the daemon, the program, its child
+        assert wait_gone(pid), f"process {pid} of the curriculum outlived its launcher"
+    from curriculum_contract.launcher_adapter._unfinished import recover
+
+    line = recover(session, None)
+    assert "trials.csv" in line and "restored" in line, line
+    assert_intact(session, before)
+
+
+def test_sigterm_to_the_supervisor_alone_still_kills_the_daemon(tmp_path: Path) -> None:
+    """The launcher's timeout path: SIGTERM, a grace, then everything below the supervisor is killed."""
+    from fake_curriculum import enrollment, write_program
+
+    from curriculum_contract.launcher_adapter._errors import TimedOut
+    from curriculum_contract.launcher_adapter._process import run_process
+
+    session = make_session(tmp_path / "root" / "sessions", "M1_s1")
+    (session / "curriculum").mkdir()
+    (session / "curriculum" / "trainer_state.json").write_text(json.dumps(enrollment()))
+    program = write_program(tmp_path / "bin", "linger")
+    with pytest.raises(TimedOut):
+        run_process([program, "run", "--path", session], cwd=tmp_path, timeout_s=5.0)
+    pids = _pids(session)
+    assert len(pids) == 3
+    for pid in pids:
+        assert wait_gone(pid), f"process {pid} survived the timeout"
+
+
+def test_the_supervisor_reports_the_signal_that_killed_the_program(tmp_path: Path) -> None:
+    from curriculum_contract.launcher_adapter._process import run_process
+
+    result = run_process([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGTERM)"],
+                         cwd=tmp_path, timeout_s=120)  # fmt: skip
+    assert result.exit_code == -signal.SIGTERM
+    result = run_process([sys.executable, "-c", "import sys; sys.exit(3)"], cwd=tmp_path, timeout_s=120)
+    assert result.exit_code == 3
