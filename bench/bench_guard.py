@@ -21,11 +21,11 @@ import hashlib
 import os
 import random
 import shutil
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
+
+from _timing import median_seconds, walk_lstat
 
 from curriculum_contract.launcher_adapter._errors import SessionDataViolation
 from curriculum_contract.launcher_adapter._guard import FULL_HASH_LIMIT, SAMPLE_BLOCK, SessionSnapshot, sample_offsets
@@ -61,15 +61,6 @@ def make_session(root: Path, *, large: int, large_gib: float, medium: int, mediu
     return written
 
 
-def walk_stat(root: Path) -> int:
-    count = 0
-    for directory, _, files in os.walk(root):
-        for name in files:
-            os.stat(os.path.join(directory, name))
-            count += 1
-    return count
-
-
 def read_small(root: Path) -> int:
     total = 0
     buffer = bytearray(1 << 20)
@@ -95,15 +86,6 @@ def hash_rate_bytes_per_s(sample_file: Path, nbytes: int) -> float:
             digest.update(view[:n])
             remaining -= n
     return nbytes / (time.perf_counter() - start)
-
-
-def median_seconds(function: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def one_pass(session: Path) -> None:
@@ -147,12 +129,12 @@ def main() -> None:
         )  # fmt: skip
         blocks_used = sum(p.stat().st_blocks * 512 for p in session.rglob("*.avi"))
         apparent = sum(p.stat().st_size for p in session.rglob("*") if p.is_file())
-        files = walk_stat(session)
+        files = walk_lstat(session)
         print(f"session: {files} files, {apparent / 2**30:.1f} GiB apparent, {written / 2**20:.0f} MiB real data")
         print(f"  sparse videos occupy {blocks_used / 2**20:.1f} MiB on disk (the filesystem supports holes)")
 
         read_small(session)  # warm the page cache, as the curriculum's own reads would
-        t_stat = median_seconds(lambda: walk_stat(session), args.repeats)
+        t_stat = median_seconds(lambda: walk_lstat(session), args.repeats)
         t_read = median_seconds(lambda: read_small(session), args.repeats)
         t_take = median_seconds(lambda: SessionSnapshot.take(session), args.repeats)
         snapshot = SessionSnapshot.take(session)

@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _timing import walk_lstat
+
 from curriculum_contract.launcher_adapter._guard import SAMPLE_BLOCK, SessionSnapshot, sample_offsets
 from curriculum_contract.launcher_adapter._preserve import preserve, preserve_session
 
@@ -64,15 +66,6 @@ def make_video_session(root: Path, videos: int, gib: float) -> None:
                 f.seek(offset)
                 f.write(rng.randbytes(SAMPLE_BLOCK))
     (root / "session.json").write_text('{"subject": "bench"}\n')
-
-
-def walk_lstat(root: Path) -> int:
-    count = 0
-    for directory, _, names in os.walk(root):
-        for name in names:
-            os.lstat(os.path.join(directory, name))
-            count += 1
-    return count
 
 
 def read_every_file(root: Path) -> int:

@@ -8,12 +8,10 @@ summary under 1 s. Run: ``python bench/bench_metrics.py [--trials N] [--repeats 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from _timing import median_seconds
 
 from curriculum_contract.sdk._metrics import (
     choice_bias,
@@ -48,15 +46,6 @@ def make_session(n: int, seed: int = 20240601) -> pd.DataFrame:
             "end_time": end_time,
         }
     )
-
-
-def median_seconds(function: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -15,8 +15,6 @@ import argparse
 import math
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +24,7 @@ from curriculum_contract.sdk._psychometric import fit_psychometric, psychometric
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _baseline_psychometric as baseline
+from _timing import median_seconds
 
 LEVELS = np.array([-1.0, -0.5, -0.25, -0.125, -0.0625, 0.0, 0.0625, 0.125, 0.25, 0.5, 1.0])
 EASY = np.array([-1.0, -0.5, 0.5, 1.0])
@@ -53,15 +52,6 @@ def ill_posed(n: int, seed: int) -> dict[str, pd.DataFrame]:
         "guessing subject": session(n, (0.0, 1e5, 0.0, 0.0), seed),
         "bias beyond range": session(n, (150.0, 20.0, 0.05, 0.05), seed),
     }
-
-
-def median_seconds(function: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def describe(fit: object) -> str:

@@ -34,7 +34,8 @@ from this tree and checked by tests/test_errors.py)::
     │   ├── SessionBusy           (BlockingIOError)   (13) another launch holds the session
     │   ├── SubjectBusy           (TimeoutError)      (13) another launch held the subject's lock too long
     │   ├── SubjectMismatch                           (13) the session's own inputs name another subject
-    │   └── AlreadyEnrolled                           (2)  `enroll` of a subject the store already knows
+    │   ├── AlreadyEnrolled                           (2)  `enroll` of a subject the store already knows
+    │   └── SessionFileRefused                        (13) an input or output file of the session is a FIFO, symlink...
     ├── ScaffoldError         scaffold                (1)  `curriculum-contract new | update | template-cache`
     │   ├── InvalidAnswer         (ValueError)        (2)  a bad answer, an unknown --data key, a bad requirement
     │   ├── DestinationError      (FileExistsError)   (2)  DEST not empty, not generated, has changes

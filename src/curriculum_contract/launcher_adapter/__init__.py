@@ -19,6 +19,7 @@ from ._errors import (
     ProcessFailed,
     SessionBusy,
     SessionDataViolation,
+    SessionFileRefused,
     SessionNotFound,
     SessionWriteFailed,
     StoreError,
@@ -38,7 +39,7 @@ from ._store import HistoryStore, SessionRecord, store_url
 from ._tools import DEFAULT_LOCK_WAIT_S
 
 if TYPE_CHECKING:
-    from ._recover import RecoveryReport
+    from ._recover import RecoveryReport, recover_session
     from ._unfinished import Unfinished, finish_unfinished, recover
     from ._validate import ValidatedOutput, parse_output
 
@@ -49,6 +50,7 @@ _LAZY = {
     "parse_output": "._validate",
     "finish_unfinished": "._unfinished",
     "recover": "._unfinished",
+    "recover_session": "._recover",
 }
 
 
@@ -86,6 +88,7 @@ __all__ = [
     "Runner",
     "SessionBusy",
     "SessionDataViolation",
+    "SessionFileRefused",
     "SessionNotFound",
     "SessionRecord",
     "SessionSnapshot",
@@ -109,6 +112,7 @@ __all__ = [
     "locate_curriculum",
     "parse_output",
     "recover",
+    "recover_session",
     "run_git",
     "run_or_skip",
     "run_process",

@@ -42,7 +42,7 @@ def accept(
 
     if result.exit_code != 0:
         snapshot.check(preserved=preserved)  # a data violation outranks the failure
-        raise ProcessFailed.from_result(result)
+        raise ProcessFailed.from_result(result, dialect=attempt.dialect)
     try:
         output = parse_output(result.stdout, truncated=result.stdout_truncated)
     except ContractViolation:

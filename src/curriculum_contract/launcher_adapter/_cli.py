@@ -139,6 +139,14 @@ def enroll(
     help="Launch a session whose inputs name another subject (needs --reason).",
 )
 @click.option("--reason", help="Why --allow-subject-mismatch (recorded).")
+@click.option(
+    "--external-links",
+    type=click.Choice(["refuse", "guard"]),
+    default="refuse",
+    show_default=True,
+    help="A session holding a symlink that leads outside it: refuse it before writing anything into it "
+    "(exit 13), or run with the link targets guarded, preserved and restored like session files.",
+)
 def launch(
     curriculum_dir: Path,
     subject_id: str,
@@ -153,6 +161,7 @@ def launch(
     opts: dict[str, str],
     allow_subject_mismatch: bool,
     reason: str | None,
+    external_links: str,
 ) -> None:
     """Run the curriculum on a finished session; print the suggestion and record it."""
     from ._launch import launch as launch_session
@@ -165,6 +174,7 @@ def launch(
         curriculum_dir, session_dir, subject_id, store=store, timeout_s=timeout_s,
         dialect=dialect, name=name, opts=opts, allow_dirty=allow_dirty,  # type: ignore[arg-type]
         offline=offline, progress=_progress, allow_subject_mismatch=allow_subject_mismatch, reason=reason,
+        external_links=external_links,  # type: ignore[arg-type]
     )  # fmt: skip
     change = "stage changed" if result.stage_changed else "stage unchanged"
     click.echo(f"{subject_id} {result.session_dir.name}: {result.stage_before} -> {result.stage_after} ({change})")

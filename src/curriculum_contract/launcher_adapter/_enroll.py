@@ -73,7 +73,7 @@ def enroll(
                 raise InvalidArgument(f"cannot run {executable}: {error}") from None
             result = tools.runner(argv, cwd=location.project_dir, timeout_s=timeout_s, env=clean_environment())
             if result.exit_code != 0:
-                raise ProcessFailed.from_result(result)
+                raise ProcessFailed.from_result(result, dialect=dialect)
             state = parse_trainer_state(result)
             if current is not None:
                 history_store.record_event(

@@ -22,7 +22,8 @@ holds the same line and ``details`` the longer story (stderr tail, every validat
     ├── SessionBusy           (BlockingIOError)    13  another launch holds the session (nothing run, nothing recorded)
     ├── SubjectBusy           (TimeoutError)       13  another launch held the subject past the wait bound
     ├── SubjectMismatch                            13  the session's inputs name another subject
-    └── AlreadyEnrolled                            2   enroll of an enrolled subject without force and a reason
+    ├── AlreadyEnrolled                            2   enroll of an enrolled subject without force and a reason
+    └── SessionFileRefused                         13  a session file the adapter reads or writes is a FIFO...
 
 A failed child process keeps its own exit code as ``child_exit_code`` (``ProcessFailed``, ``BootstrapFailed``).
 """
@@ -52,6 +53,31 @@ def head_text(data: bytes | str, limit: int = TAIL_CHARS) -> str:
     """The first ``limit`` characters of a stream, decoded leniently."""
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     return text[:limit]
+
+
+#: How the SDK's ``curriculum`` program starts its one-line reason on stderr (docs/contract.md, section 4).
+REASON_PREFIX = "curriculum: error: "
+
+
+def reason_line(stderr: bytes | str) -> str | None:
+    """The first stderr line that starts with ``curriculum: error: ``, without the prefix; None without one.
+
+    What the curriculum's own code printed may come before it, a traceback after it.
+    """
+    data = stderr.encode("utf-8", errors="replace") if isinstance(stderr, str) else stderr
+    prefix = REASON_PREFIX.encode()
+    pos = 0 if data.startswith(prefix) else _after(data.find(b"\n" + prefix))
+    while pos >= 0:
+        end = data.find(b"\n", pos)
+        line = data[pos + len(prefix) : end if end >= 0 else len(data)].decode("utf-8", errors="replace").strip()
+        if line:
+            return line
+        pos = _after(data.find(b"\n" + prefix, pos))
+    return None
+
+
+def _after(newline: int) -> int:
+    return newline + 1 if newline >= 0 else -1
 
 
 def last_line(text: str) -> str:
@@ -143,8 +169,12 @@ class ProcessFailed(AdapterError):
         self.stdout_head = stdout_head
 
     @classmethod
-    def from_result(cls, result: ProcessResult) -> ProcessFailed:
-        """Build the error from a finished process: exit code (or signal), stderr tail, stdout head."""
+    def from_result(cls, result: ProcessResult, *, dialect: str = "contract") -> ProcessFailed:
+        """Build the error from a finished process: exit code (or signal), its reason, stderr tail, stdout head.
+
+        The reason is, for the contract dialect, the first stderr line starting ``curriculum: error: ``
+        (the prefix dropped: the command prints its own); else, or without one, the last non-empty line.
+        """
         stderr_tail = tail_text(result.stderr)
         program = result.argv[0] if result.argv else "the curriculum"
         if result.exit_code < 0:
@@ -152,7 +182,8 @@ class ProcessFailed(AdapterError):
         else:
             what = f"exited with code {result.exit_code}"
         reason = f"{program} {what}"
-        if line := last_line(stderr_tail):
+        line = reason_line(result.stderr) if dialect == "contract" else None
+        if line := line or last_line(stderr_tail):
             reason += f": {line[:300]}"
         return cls(
             reason,
@@ -317,3 +348,19 @@ class AlreadyEnrolled(AdapterError):
         super().__init__(reason, details)
         self.subject = subject
         self.stage = stage
+
+
+class SessionFileRefused(AdapterError):
+    """An input or output file of the session is a FIFO, socket, device, symlink or directory; never opened.
+
+    The adapter reads and writes ``curriculum/trainer_state.json``, ``curriculum/history.json``,
+    ``curriculum/suggestion.json`` and ``session.json`` only as regular files: opening a FIFO would
+    block forever. Checked before anything is written into the session; ``path`` names the file.
+    """
+
+    exit_code = CommandExit.SESSION_REFUSED
+
+    def __init__(self, path: str, kind: str) -> None:
+        self.path = path
+        self.kind = kind
+        super().__init__(f"{path} is a {kind}, not a regular file: not opened")

@@ -10,12 +10,19 @@ After the run the validated suggestion goes to ``curriculum/suggestion.json`` an
 has an AIND-style ``session.json``, a ``"curriculum"`` entry (see :func:`metadata_entry`) is added
 to it; every other key is kept as it was. Each write goes to a temporary file in the same folder,
 is read back, then moved into place with ``os.replace``, so a crash never leaves half a file.
+
+These four files are only ever opened as regular files: ``check_session_files`` (before anything is
+written) and every read (``read_regular``: ``O_NOFOLLOW | O_NONBLOCK``, then ``fstat``) refuse a FIFO,
+socket, device, symlink or directory at their place with ``SessionFileRefused``, since opening a FIFO
+blocks forever.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import write_bytes_atomic as write_atomic
-from ._errors import SessionWriteFailed
+from ._errors import SessionFileRefused, SessionWriteFailed
 
 # The contract's documented places (``sdk._layout``), repeated here so that feeding a session does not
 # import the SDK (pydantic, the DSL) before the curriculum starts; a test pins them to the SDK's.
@@ -37,6 +44,57 @@ SESSION_METADATA_FILE = "session.json"
 SESSION_METADATA_KEY = "curriculum"
 #: Marks the ``session.json`` entry as the adapter's, so a later attempt may replace it.
 METADATA_SOURCE = "curriculum-contract"
+#: The session's files the adapter reads or writes: regular files or absent, nothing else.
+SESSION_FILES = (TRAINER_STATE_FILE, HISTORY_FILE, SUGGESTION_FILE, SESSION_METADATA_FILE)
+
+_KINDS = (
+    (stat.S_ISLNK, "symlink"), (stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "directory"),
+    (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+)  # fmt: skip
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "special file")
+
+
+def is_regular(path: Path) -> bool:
+    """Whether ``path`` is a regular file (False when absent); raise ``SessionFileRefused`` for anything else.
+
+    Only ``lstat``-ed: never opened, never followed.
+    """
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        raise SessionFileRefused(str(path), _kind(st.st_mode))
+    return True
+
+
+def check_session_files(session_dir: Path) -> None:
+    """Raise ``SessionFileRefused`` when a file the adapter reads or writes is there but not a regular file."""
+    for rel in SESSION_FILES:
+        is_regular(session_dir / rel)
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of the regular file ``path``; ``SessionFileRefused`` for anything else (never blocks on a FIFO).
+
+    ``OSError`` as usual for a missing or unreadable file.
+    """
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
+            raise SessionFileRefused(str(path), "symlink") from None
+        raise
+    with os.fdopen(fd, "rb") as file:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SessionFileRefused(str(path), _kind(st.st_mode))
+        os.set_blocking(fd, True)
+        return file.read()
 
 
 @dataclass(frozen=True)
@@ -55,7 +113,7 @@ class FedInputs:
 def _read_json(path: Path) -> tuple[Any, str | None]:
     """The JSON in ``path``, or None and the reason it could not be read."""
     try:
-        return json.loads(path.read_bytes()), None
+        return json.loads(read_regular(path)), None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         return None, " ".join(str(exc).split())
 
@@ -76,7 +134,11 @@ def feed_session(
     work_dir: Path,
     state_source: str = "the store",
 ) -> FedInputs:
-    """Place the starting trainer state and the history (JSON-ready) in ``session_dir``."""
+    """Place the starting trainer state and the history (JSON-ready) in ``session_dir``.
+
+    Raises ``SessionFileRefused`` before writing anything when one of the session's files is not regular.
+    """
+    check_session_files(session_dir)
     created: list[str] = []
     warnings: list[str] = []
     state_file = session_dir / TRAINER_STATE_FILE
@@ -127,12 +189,13 @@ def write_suggestion(session_dir: Path, document: Mapping[str, Any]) -> tuple[Pa
     data = _dumps(dict(document))
     warnings: list[str] = []
     try:
-        if os.path.lexists(path):
-            if path.is_file() and path.read_bytes() == data:
+        if is_regular(path):
+            earlier = read_regular(path)
+            if earlier == data:
                 return path, warnings
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
             kept = path.with_name(f"suggestion.previous-{stamp}.json")
-            write_atomic(kept, path.read_bytes(), new=True)  # keep the earlier file before replacing it
+            write_atomic(kept, earlier, new=True)  # keep the earlier file before replacing it
             warnings.append(f"an earlier {SUGGESTION_FILE} was kept as {kept.name}")
         write_atomic(path, data)
     except OSError as exc:
@@ -183,10 +246,10 @@ def annotate_session_metadata(session_dir: Path, entry: Mapping[str, Any]) -> tu
     it is not a JSON object or already holds a ``"curriculum"`` key written by something else.
     """
     path = session_dir / SESSION_METADATA_FILE
-    if not path.is_file():
+    if not is_regular(path):
         return None, []
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_regular(path).decode("utf-8")
         original = json.loads(text)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         return None, [f"{SESSION_METADATA_FILE} left untouched: not readable JSON ({' '.join(str(exc).split())})"]

@@ -14,7 +14,7 @@ from typing import Any
 
 from ._attempt import Attempt
 from ._errors import InvalidArgument, SubjectMismatch, SubjectNotEnrolled
-from ._feed import HISTORY_FILE, SESSION_METADATA_FILE, TRAINER_STATE_FILE
+from ._feed import HISTORY_FILE, SESSION_METADATA_FILE, TRAINER_STATE_FILE, is_regular, read_regular
 from ._messages import not_enrolled
 from ._store import HistoryStore
 
@@ -27,14 +27,17 @@ SUBJECT_FIELDS = {
 
 
 def subjects_named(session_dir: Path) -> list[tuple[str, str]]:
-    """``(file, subject id)`` for each of the session's input files that names a subject."""
+    """``(file, subject id)`` for each of the session's input files that names a subject.
+
+    Raises ``SessionFileRefused`` for one that is there but not a regular file (never opened).
+    """
     found = []
     for rel, keys in SUBJECT_FIELDS.items():
         path = session_dir / rel
-        if not path.is_file():
+        if not is_regular(path):
             continue
         try:
-            data = json.loads(path.read_bytes())
+            data = json.loads(read_regular(path))
         except (OSError, ValueError):
             continue  # unreadable inputs are the feed's and the curriculum's to report
         if not isinstance(data, dict):
@@ -76,9 +79,9 @@ def starting_point(store: HistoryStore, attempt: Attempt) -> tuple[dict[str, Any
     if state is not None:
         return state, history, "the store"
     held = attempt.session_dir / TRAINER_STATE_FILE
-    if held.is_file():
+    if is_regular(held):
         try:
-            state = json.loads(held.read_bytes())
+            state = json.loads(read_regular(held))
         except (OSError, ValueError) as error:
             raise SubjectNotEnrolled(
                 not_enrolled(attempt.subject, store.where, f"the session's {TRAINER_STATE_FILE} is unreadable: {error}")

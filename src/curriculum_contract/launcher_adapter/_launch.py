@@ -1,12 +1,15 @@
 """``launch``: one call that returns a validated suggestion for a session, or raises a typed error.
 
 Steps: resolve the session (a symlink and its target are one session) and take its lock (a second
-launch meanwhile: ``SessionBusy``) -> finish an interrupted launch of it (``_unfinished``) -> locate
+launch meanwhile: ``SessionBusy``) -> finish an interrupted launch of it (``_unfinished``) -> refuse a
+session with symlinks leading outside it (``ExternalLinkRefused``, unless ``external_links="guard"``)
+or with a FIFO, symlink... where its input and output files go (``SessionFileRefused``) -> locate
 the curriculum -> bootstrap its environment -> check the session is the subject's (``_identity``) ->
 take the subject's lock -> find its starting state -> journal, feed, snapshot and preserve the session
--> run the program (contained: ``_process``) -> validate, check the session, commit outputs and record
-together (``_accept``). Any typed error (a ``curriculum_contract.ContractError``) on the way records a
-``skipped`` row with its one-line reason and is raised again (not ``SessionBusy``: the other launch owns the row);
+(one pass: ``preserve_session``) -> run the program (contained: ``_process``) -> validate, check the
+session, commit outputs and record together (``_accept``). Any typed error (a
+``curriculum_contract.ContractError``) on the way records a ``skipped`` row with its one-line reason
+and is raised again (not ``SessionBusy``: the other launch owns the row);
 :func:`run_or_skip` turns it into ``None`` for a launcher that must carry on.
 
 What runs other programs is injectable, with typed defaults: ``environment=`` (the bootstrap),
@@ -29,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from .._errors import ContractError
 from ._accept import accept
@@ -38,15 +41,16 @@ from ._attempt import Attempt, LaunchResult, Timings
 from ._bootstrap import ensure_environment
 from ._enroll import enroll
 from ._errors import InvalidArgument, SessionBusy, SessionNotFound, StoreError, TimedOut
-from ._feed import feed_session
+from ._feed import check_session_files, feed_session
 from ._git import GitRunner, run_git
-from ._guard import SessionSnapshot
+from ._guard import ExternalLinks
 from ._identity import check_subject, starting_point
 from ._journal import Journal
+from ._links import refuse_external_links
 from ._locate import locate_curriculum
 from ._lock import session_lock
 from ._messages import session_not_found
-from ._preserve import preserve
+from ._preserve import preserve_session
 from ._process import Dialect, Runner, build_run_argv, clean_environment, run_process
 from ._store import HistoryStore
 from ._tools import DEFAULT_LOCK_WAIT_S, DEFAULT_TIMEOUT_S, Environment, Tools, curriculum_of, open_store
@@ -90,6 +94,7 @@ def launch(
     allow_subject_mismatch: bool = False,
     reason: str | None = None,
     lock_wait_s: float = DEFAULT_LOCK_WAIT_S,
+    external_links: ExternalLinks = "refuse",
     environment: Environment = ensure_environment,
     runner: Runner = run_process,
     git: GitRunner = run_git,
@@ -101,12 +106,17 @@ def launch(
     failing store and ``SessionBusy``) is first recorded in the store as a ``skipped`` session.
     ``allow_subject_mismatch=True`` with a ``reason`` launches a session whose inputs name another
     subject (recorded). ``lock_wait_s`` bounds the wait for another launch of the same subject.
+    ``external_links``: a session holding a symlink that leads outside it is refused before anything is
+    written into it (``"refuse"``, ``ExternalLinkRefused``), or run with the link targets guarded,
+    preserved and restored like session files (``"guard"``).
     ``environment``, ``runner`` and ``git`` bootstrap, run the program and ask git; the defaults do it for real.
     """
     # A path or id that is not valid UTF-8 cannot be recorded: InvalidArgument before anything is opened.
     session_path = checked_path(session_dir, "session directory")
     curriculum_path = checked_path(curriculum_dir, "curriculum directory")
     subject = checked_text(subject_id, "subject id")
+    if external_links not in get_args(ExternalLinks):
+        raise InvalidArgument(f"external_links must be 'refuse' or 'guard', not {external_links!r}")
     history_store = open_store(store)
     session = Path(os.path.realpath(session_path))  # one session, whatever path reached it
     attempt = Attempt(subject, session, dialect)
@@ -115,7 +125,7 @@ def launch(
         with session_lock(session):
             return _recorded(
                 attempt, curriculum_path, history_store, timeout_s, dialect, name, dict(opts or {}),
-                allow_dirty, offline, progress, (allow_subject_mismatch, reason), lock_wait_s, tools,
+                allow_dirty, offline, progress, (allow_subject_mismatch, reason), lock_wait_s, external_links, tools,
             )  # fmt: skip
     finally:
         if history_store is not store:  # opened here: release its connections (and SQLite's WAL)
@@ -158,11 +168,15 @@ def _launch(
     progress: Callable[[str], None] | None,
     mismatch: tuple[bool, str | None],
     lock_wait_s: float,
+    external_links: ExternalLinks,
     tools: Tools,
 ) -> LaunchResult:
     session_dir = attempt.session_dir
     if not session_dir.is_dir():
         raise SessionNotFound(session_not_found(session_dir))
+    if external_links == "refuse":  # before anything is read or written into the session
+        refuse_external_links(session_dir)
+    check_session_files(session_dir)  # a FIFO where an input goes would block the first read forever
     allow_mismatch, reason = mismatch
     overridden = check_subject(session_dir, attempt.subject, allow_mismatch=allow_mismatch, reason=reason)
     attempt.warnings.extend(overridden)
@@ -188,8 +202,9 @@ def _launch(
                 )
             except ValueError as error:  # options the dialect cannot express
                 raise InvalidArgument(f"cannot run {executable}: {error}") from None
-            snapshot = SessionSnapshot.take(session_dir)
-            with preserve(snapshot) as preserved:  # removed however the run ends
+            # one pass: every small file read once, hashed and packed; removed however the run ends
+            with preserve_session(session_dir, external_links=external_links) as preserved:
+                snapshot = preserved.snapshot
                 attempt.warnings.extend(preserved.warnings)
                 journal.update(step="running", preserve_dir=str(preserved.directory) if preserved.directory else None)
                 _prefetch(f"{__package__}._validate", "sqlalchemy")
@@ -237,7 +252,8 @@ def run_or_skip(
 ) -> LaunchResult | None:
     """:func:`launch`, or ``None`` after logging the one-line reason (the skip is recorded).
 
-    Takes :func:`launch`'s keyword options, ``environment=``, ``runner=`` and ``git=`` included.
+    Takes :func:`launch`'s keyword options, ``external_links=``, ``environment=``, ``runner=`` and
+    ``git=`` included; an ``ExternalLinkRefused`` is a skip like any other typed error.
     """
     try:
         return launch(curriculum_dir, session_dir, subject_id, **options)
