@@ -6,6 +6,7 @@ slower, never a different outcome. No test measures how long anything took.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from curriculum_contract.launcher_adapter import _process
 from curriculum_contract.launcher_adapter._errors import ContractViolation, ProcessFailed, TimedOut
 from curriculum_contract.launcher_adapter._launch import DEFAULT_TIMEOUT_S
 from curriculum_contract.launcher_adapter._process import (
@@ -241,3 +243,33 @@ def test_a_program_that_cannot_start_is_a_process_failure(tmp_path: Path) -> Non
     with pytest.raises(ProcessFailed, match="Permission denied") as caught:
         run_process([not_executable], cwd=tmp_path, timeout_s=DEFAULT_TIMEOUT_S)
     assert caught.value.child_exit_code == 126
+
+
+@pytest.mark.parametrize("interrupted", ["the first drain", "the second drain"])
+def test_an_interruption_right_after_the_start_leaves_nothing_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupted: str
+) -> None:
+    """Ctrl-C between starting the program and watching it: the program is still killed and reaped, and
+    its pipes closed (a leak would be a running supervisor and a ResourceWarning, an error in this suite)."""
+    pids: list[int] = []
+    original_popen, original_start = _process.subprocess.Popen, _process._Drain.start
+    starts = {"the first drain": 1, "the second drain": 2}[interrupted]
+
+    def popen(*args: object, **kwargs: object) -> object:
+        proc = original_popen(*args, **kwargs)  # type: ignore[call-overload]
+        pids.append(proc.pid)
+        return proc
+
+    def start(self: object) -> None:
+        nonlocal starts
+        starts -= 1
+        if starts == 0:
+            raise KeyboardInterrupt
+        original_start(self)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_process.subprocess, "Popen", popen)
+    monkeypatch.setattr(_process._Drain, "start", start)
+    with pytest.raises(KeyboardInterrupt):
+        run_script("hang_with_child.py", tmp_path / "pids", cwd=tmp_path)
+    assert pids and gone(pids[0]), "the supervised program was left running"
+    gc.collect()  # a Popen or pipe left open warns here, and warnings are errors in this suite

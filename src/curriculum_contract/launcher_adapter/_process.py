@@ -234,15 +234,17 @@ def run_process(
         raise ProcessFailed(
             f"cannot start {argv[0]}{where}: {exc.strerror or exc}", argv=argv, child_exit_code=code
         ) from None
-    if status_r >= 0:
-        os.close(status_w)
-    assert proc.stdout is not None and proc.stderr is not None
-    out = _Drain(proc.stdout, max_output_bytes, "head")
-    err = _Drain(proc.stderr, max_output_bytes, "tail")
-    out.start()
-    err.start()
-    deadline = start + timeout_s
-    try:
+    started: list[_Drain] = []
+    try:  # from here on, an interruption (Ctrl-C) at any point still ends the process and reaps it
+        if status_r >= 0:
+            os.close(status_w)
+        assert proc.stdout is not None and proc.stderr is not None
+        out = _Drain(proc.stdout, max_output_bytes, "head")
+        err = _Drain(proc.stderr, max_output_bytes, "tail")
+        for drain in (out, err):
+            drain.start()
+            started.append(drain)
+        deadline = start + timeout_s
         exited = _wait_exit(proc, deadline)
         if not exited:
             _terminate_group(proc, kill_grace_s, supervised=status_r >= 0)
@@ -260,6 +262,9 @@ def run_process(
                 _signal_group(proc, signal.SIGKILL)
             proc.kill()
             proc.wait()
+            for stream in (proc.stdout, proc.stderr):  # a drain closes its own stream at EOF
+                if stream is not None and not any(drain.stream is stream for drain in started):
+                    stream.close()
         if status_r >= 0:
             start_failure = _read_status(status_r)
     if start_failure is not None:
