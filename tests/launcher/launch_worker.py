@@ -10,6 +10,7 @@ or ``"after_record"``: the store stops there for good, so the test can kill the 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -44,7 +45,9 @@ class HoldingStore(HistoryStore):
 
 def main(spec: dict) -> None:
     if barrier := spec.get("barrier"):
-        deadline = time.monotonic() + 60
+        # Imported and ready: the race starts only when every worker is (importing can take seconds under load).
+        Path(f"{barrier}.ready-{os.getpid()}").write_text("ready", encoding="utf-8")
+        deadline = time.monotonic() + 300
         while not Path(barrier).exists() and time.monotonic() < deadline:
             time.sleep(0.005)
     store = spec["store"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from launcher_support import make_session, tree_digest
@@ -16,13 +17,17 @@ HERE = Path(__file__).parent
 
 
 def _race(specs: list[dict], barrier: Path) -> list[str]:
-    """Start the launchers, release them together, return each one's line."""
+    """Start the launchers, release them together once each is ready, return each one's line."""
     command = [sys.executable, str(HERE / "launch_worker.py")]
     workers = [
         subprocess.Popen([*command, json.dumps({**spec, "barrier": str(barrier)})],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for spec in specs
     ]  # fmt: skip
+    deadline = time.monotonic() + 300  # a bound for a broken worker, not a speed the test expects
+    while len(list(barrier.parent.glob(f"{barrier.name}.ready-*"))) < len(workers) and time.monotonic() < deadline:
+        assert all(worker.poll() is None for worker in workers), "a worker exited before the race"
+        time.sleep(0.01)
     barrier.write_text("go")
     lines = []
     for worker in workers:
