@@ -35,7 +35,7 @@ ADVANCE_AT = 5
 #: How long the "slow" behaviour sleeps before answering: long enough for a second launch to collide.
 SLOW_S = 3.0
 #: How long the daemon of "daemon" waits before it writes into the session.
-DAEMON_DELAY_S = 2.0
+DAEMON_DELAY_S = 5.0
 
 
 def pid_file(data: Path) -> Path:
