@@ -4,6 +4,8 @@ name, unlike conftest.py, whose module name several test folders share)."""
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -14,6 +16,19 @@ REPO_ROOT = HERE.parents[1]
 from fake_curriculum import write_program  # noqa: E402
 
 from curriculum_contract.sdk.testing import fingerprint as tree_digest  # noqa: E402
+
+#: How long a test waits for something that must happen (a pid file, a journal): a bound, not an expectation.
+WITHIN_S = 60.0
+
+
+def wait_until(predicate: Callable[[], object], within_s: float = WITHIN_S) -> bool:
+    """Poll ``predicate`` until it holds or ``within_s`` passed (a loaded machine is slower, never different)."""
+    end = time.monotonic() + within_s
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return bool(predicate())
 
 
 def make_session(root: Path, name: str, n_trials: int = 10, *, session_json: dict | None = None) -> Path:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from fake_curriculum import DAEMON_DELAY_S, pid_file
-from launcher_support import assert_intact, make_session, tree_digest
+from launcher_support import WITHIN_S, assert_intact, make_session, tree_digest, wait_until
 from test_process import wait_gone
 
 from curriculum_contract.launcher_adapter import launch
@@ -24,22 +24,11 @@ from curriculum_contract.launcher_adapter import launch
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="containment is Linux's (subreaper)")
 
 HERE = Path(__file__).parent
-#: How long a test waits for something that must happen (a pid file, a journal): a bound, not an expectation.
-WITHIN_S = 60.0
 
 
 def _pids(data: Path) -> list[int]:
     path = pid_file(data)
     return [int(line) for line in path.read_text().split()] if path.is_file() else []
-
-
-def _wait_for(predicate, within_s: float = WITHIN_S) -> bool:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + within_s
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return bool(predicate())
 
 
 def test_a_daemon_the_curriculum_left_is_gone_when_launch_returns(
@@ -70,7 +59,7 @@ def test_the_daemon_check_can_fail(tmp_path: Path) -> None:
     before = (session / "trials.csv").read_bytes()
     run_process([program, "run", "--path", session], cwd=tmp_path, timeout_s=120, contain=False)
     (daemon,) = _pids(session)
-    assert _wait_for(lambda: (session / "trials.csv").read_bytes() != before), "the uncontained daemon wrote"
+    assert wait_until(lambda: (session / "trials.csv").read_bytes() != before), "the uncontained daemon wrote"
     assert wait_gone(daemon)
 
 
@@ -95,7 +84,7 @@ def test_a_launcher_killed_by_sigkill_takes_the_curriculum_and_its_children_with
     }  # fmt: skip
     launcher = _start_launcher(spec)
     try:
-        assert _wait_for(lambda: len(_pids(session)) == 3), "the curriculum started its child and its daemon"
+        assert wait_until(lambda: len(_pids(session)) == 3), "the curriculum started its child and its daemon"
         launcher.kill()  # SIGKILL: no cleanup in the launcher at all
     finally:
         launcher.wait()
@@ -127,7 +116,7 @@ def test_sigterm_to_the_supervisor_alone_still_kills_the_daemon(tmp_path: Path) 
         target=lambda: results.append(run_process([program, "run", "--path", session], cwd=tmp_path, timeout_s=600))
     )
     runner.start()
-    assert _wait_for(lambda: len(_pids(session)) == 3), "the program did not start its child and daemon"
+    assert wait_until(lambda: len(_pids(session)) == 3), "the program did not start its child and daemon"
     program_pid = _pids(session)[0]
     supervisor = int(Path(f"/proc/{program_pid}/stat").read_text().rsplit(")", 1)[1].split()[1])  # its parent
     assert b"_supervisor" in Path(f"/proc/{supervisor}/cmdline").read_bytes()

@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from fake_curriculum import pid_file
-from launcher_support import assert_intact, make_session, tree_digest
+from launcher_support import assert_intact, make_session, tree_digest, wait_until
 from test_process import wait_gone
 
 from curriculum_contract.launcher_adapter import HistoryStore, launch
@@ -25,23 +24,13 @@ from curriculum_contract.launcher_adapter._feed import SUGGESTION_FILE
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="containment is Linux's (subreaper)")
 
 HERE = Path(__file__).parent
-WITHIN_S = 60.0
-
-
-def _wait_for(predicate) -> bool:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + WITHIN_S
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return bool(predicate())
 
 
 def _kill_launcher_when(spec: dict, ready) -> None:  # type: ignore[no-untyped-def]
     launcher = subprocess.Popen([sys.executable, str(HERE / "launch_worker.py"), json.dumps(spec)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
-        if not _wait_for(lambda: ready() or launcher.poll() is not None) or launcher.poll() is not None:
+        if not wait_until(lambda: ready() or launcher.poll() is not None) or launcher.poll() is not None:
             raise AssertionError(f"the launcher did not reach the point to kill it at: {launcher.stderr.read()}")  # type: ignore[union-attr]
         launcher.kill()
     finally:

@@ -53,23 +53,20 @@ class Entry(NamedTuple):
         return "" if self.readable else self.digest[len(UNREADABLE) + 2 : -1]
 
 
+_KINDS = {
+    stat.S_IFREG: "file",
+    stat.S_IFDIR: "directory",
+    stat.S_IFLNK: "symlink",
+    stat.S_IFIFO: "fifo",
+    stat.S_IFSOCK: "socket",
+    stat.S_IFCHR: "char device",
+    stat.S_IFBLK: "block device",
+}
+
+
 def kind_of(mode: int) -> str:
     """The kind of an entry from its ``st_mode``."""
-    if stat.S_ISREG(mode):
-        return "file"
-    if stat.S_ISDIR(mode):
-        return "directory"
-    if stat.S_ISLNK(mode):
-        return "symlink"
-    if stat.S_ISFIFO(mode):
-        return "fifo"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    if stat.S_ISCHR(mode):
-        return "char device"
-    if stat.S_ISBLK(mode):
-        return "block device"
-    return "unknown"
+    return _KINDS.get(stat.S_IFMT(mode), "unknown")
 
 
 SPECIAL_KINDS = frozenset({"fifo", "socket", "char device", "block device", "unknown"})
