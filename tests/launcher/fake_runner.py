@@ -44,7 +44,13 @@ class FakeRunner:
         self.calls: list[Call] = []
 
     def __call__(
-        self, argv: Sequence[str], *, cwd: Path, timeout_s: float, env: Mapping[str, str] | None
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        timeout_s: float,
+        env: Mapping[str, str] | None,
+        hold_fds: Sequence[int] = (),
     ) -> ProcessResult:
         call = Call([str(part) for part in argv], Path(cwd), timeout_s, dict(env or {}))
         self.calls.append(call)

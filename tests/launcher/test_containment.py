@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from fake_curriculum import DAEMON_DELAY_S, pid_file
 from launcher_support import WITHIN_S, assert_intact, make_session, tree_digest, wait_until
-from test_process import wait_gone
+from test_process import gone, wait_gone
 
 from curriculum_contract.launcher_adapter import launch
 
@@ -97,6 +97,66 @@ def test_a_launcher_killed_by_sigkill_takes_the_curriculum_and_its_children_with
     line = recover(session, None)
     assert "trials.csv" in line and "restored" in line, line
     assert_intact(session, before)
+
+
+def _parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+
+
+def _open_paths(pid: int) -> set[str]:
+    paths = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            paths.add(os.readlink(fd))
+        except OSError:  # closed meanwhile
+            continue
+    return paths
+
+
+def _lock_is_free(path: Path) -> bool:
+    import fcntl
+
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def test_a_killed_launchers_session_lock_is_held_until_nothing_of_the_run_is_left(
+    project: Path, program_for, store_path: Path, enrolled, tmp_path: Path
+) -> None:
+    """The supervisor holds the launcher's session and preserve-folder locks (the program never does): once
+    the session lock can be taken after a kill -9, every process of the curriculum is already gone."""
+    from curriculum_contract.launcher_adapter._lock import session_lock_path
+
+    enrolled("M1")
+    session = make_session(tmp_path / "root" / "sessions", "M1_s1")
+    lock = session_lock_path(session)
+    spec = {
+        "project": str(project), "program": str(program_for("linger").executable), "session": str(session),
+        "subject": "M1", "store": str(store_path),
+    }  # fmt: skip
+    launcher = _start_launcher(spec)
+    try:
+        assert wait_until(lambda: len(_pids(session)) == 3), "the curriculum started its child and its daemon"
+        program = _pids(session)[0]
+        supervisor = _parent_of(program)
+        held = _open_paths(supervisor)
+        assert str(lock) in held, f"the supervisor does not hold the session lock: {sorted(held)}"
+        assert any(".curriculum-preserve-" in path for path in held), f"nor the preserve folder's: {sorted(held)}"
+        assert str(lock) not in _open_paths(program), "the curriculum itself must not hold the launcher's lock"
+        launcher.kill()
+    finally:
+        launcher.wait()
+        launcher.stdout.close()  # type: ignore[union-attr]
+        launcher.stderr.close()  # type: ignore[union-attr]
+    assert wait_until(lambda: _lock_is_free(lock)), "the session lock was never released"
+    for pid in _pids(session):
+        assert gone(pid), f"process {pid} of the curriculum was alive after the session lock was released"
 
 
 def test_sigterm_to_the_supervisor_alone_still_kills_the_daemon(tmp_path: Path) -> None:

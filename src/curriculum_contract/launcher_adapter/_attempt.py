@@ -73,6 +73,8 @@ class Attempt:
     bootstrap_s: float | None = None
     run_s: float | None = None
     warnings: list[str] = field(default_factory=list)
+    held_locks: list[int] = field(default_factory=list)
+    """Descriptors of the locks this launch holds (the session's), which the run's supervisor holds too."""
 
     def record(self, status: str, **values: Any) -> SessionRecord:
         prov = self.provenance

@@ -122,7 +122,8 @@ def launch(
     attempt = Attempt(subject, session, dialect)
     tools = Tools(environment, runner, git)
     try:
-        with session_lock(session):
+        with session_lock(session) as lock_fd:
+            attempt.held_locks += [lock_fd] if lock_fd is not None else []
             return _recorded(
                 attempt, curriculum_path, history_store, timeout_s, dialect, name, dict(opts or {}),
                 allow_dirty, offline, progress, (allow_subject_mismatch, reason), lock_wait_s, external_links, tools,
@@ -211,7 +212,11 @@ def _launch(
                 logger.info("running %s", " ".join(str(part) for part in argv))
                 run_started = time.perf_counter()
                 try:
-                    result = tools.runner(argv, cwd=location.project_dir, timeout_s=timeout_s, env=clean_environment())
+                    # the supervisor holds the locks too: released only once nothing of the run is left
+                    held = [*attempt.held_locks, *([preserved.lock_fd] if preserved.lock_fd is not None else [])]
+                    result = tools.runner(
+                        argv, cwd=location.project_dir, timeout_s=timeout_s, env=clean_environment(), hold_fds=held
+                    )
                 except TimedOut:
                     attempt.run_s = time.perf_counter() - run_started
                     snapshot.check(preserved=preserved)  # a data violation outranks the timeout

@@ -68,15 +68,17 @@ def _same_file(fd: int, path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def session_lock(session_dir: Path) -> Iterator[None]:
+def session_lock(session_dir: Path) -> Iterator[int | None]:
     """Hold the session's lock for the block, or raise ``SessionBusy`` at once; the lock goes after.
+
+    Yields the lock's descriptor (None where there is no lock), for the run's supervisor to hold too.
 
     The lock is an empty *directory* (``flock`` on its descriptor): the guard reports new files next to
     the session during a run (the trace of a write through ``..``), never directories, so another
     session's launch in the same data root does not look like a violation.
     """
     if fcntl is None:
-        yield
+        yield None
         return
     path = session_lock_path(session_dir)
     while True:
@@ -88,7 +90,7 @@ def session_lock(session_dir: Path) -> Iterator[None]:
             continue  # removed by its holder between our mkdir and our open
         except OSError as exc:  # a read-only data root: the launch goes on unlocked, and says so
             logger.warning("cannot lock session %s (%s): launching without a session lock", session_dir, exc)
-            yield
+            yield None
             return
         if not _try_lock(fd):
             os.close(fd)
@@ -99,7 +101,7 @@ def session_lock(session_dir: Path) -> Iterator[None]:
             break
         os.close(fd)  # removed by its previous holder between our open and our lock: take the new one
     try:
-        yield
+        yield fd
     finally:
         with contextlib.suppress(OSError):
             os.rmdir(path)

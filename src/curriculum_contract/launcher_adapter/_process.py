@@ -138,7 +138,13 @@ class Runner(Protocol):
     """
 
     def __call__(
-        self, argv: Sequence[str], *, cwd: Path, timeout_s: float, env: Mapping[str, str] | None
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        timeout_s: float,
+        env: Mapping[str, str] | None,
+        hold_fds: Sequence[int] = (),
     ) -> ProcessResult: ...
 
 
@@ -191,6 +197,7 @@ def run_process(
     max_output_bytes: int = 64 * 2**20,
     kill_grace_s: float = 2.0,
     contain: bool = True,
+    hold_fds: Sequence[int] = (),
 ) -> ProcessResult:
     """Run ``argv`` to completion or timeout. Raises ``TimedOut``; a non-zero exit is returned, not raised.
 
@@ -198,7 +205,9 @@ def run_process(
 
     On timeout the whole process group gets SIGTERM, then SIGKILL after ``kill_grace_s``. ``contain``
     (POSIX) runs the program under the supervisor, which also kills what left the group and ends the
-    program with the launcher.
+    program with the launcher. ``hold_fds`` (lock descriptors) stay open in the supervisor, never in the
+    program, until it has killed everything: a launcher killed mid-run leaves its locks held until nothing
+    of the run is left, so the next launch or ``recover`` never meets a live curriculum.
     """
     argv = [str(a) for a in argv]
     posix = os.name == "posix"
@@ -207,7 +216,8 @@ def run_process(
         status_r, status_w = os.pipe()
         command = [
             sys.executable, "-I", "-S", str(SUPERVISOR), "--parent", str(os.getpid()),
-            "--grace", f"{kill_grace_s / 2:g}", "--status", str(status_w), "--", *argv,
+            "--grace", f"{kill_grace_s / 2:g}", "--status", str(status_w), "--hold", ",".join(map(str, hold_fds)),
+            "--", *argv,
         ]  # fmt: skip
     elif posix and contain:
         logger.warning("no Python interpreter to supervise %s: run without containment", argv[0])
@@ -221,7 +231,7 @@ def run_process(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=posix,
-            pass_fds=(status_w,) if status_r >= 0 else (),
+            pass_fds=(status_w, *hold_fds) if status_r >= 0 else (),
             creationflags=0 if posix else subprocess.CREATE_NEW_PROCESS_GROUP,  # type: ignore[attr-defined]
         )
     except OSError as exc:

@@ -1,7 +1,7 @@
 """Run one program so that nothing it starts outlives it, or outlives the launcher (Linux; POSIX best effort).
 
 ``run_process`` starts this file as a script (``python -I -S _supervisor.py --parent PID --grace S
---status FD -- ARGV...``; standard library only, no package import, so it costs a bare interpreter
+--status FD --hold FD,FD -- ARGV...``; standard library only, no package import, so it costs a bare interpreter
 start) instead of the program itself. Why a supervisor process rather than a subreaper in the
 launcher: the launcher is a library inside someone's application, which may have threads and
 children of its own; making *it* a subreaper would hand it every orphan of that application, and
@@ -18,6 +18,9 @@ do both jobs:
   cannot be reused before its parent reaps it, so the signal cannot hit a stranger), reaps one, and
   repeats; each killed child's own children are re-parented to it and killed in the next round.
   ``waitpid`` failing with ``ECHILD`` proves that no descendant is left;
+- it keeps the ``--hold`` descriptors (the launcher's session and preserve-folder locks) open, and
+  never passes them to the program: a lock outlives a killed launcher until the last descendant is
+  gone, so no other launch or ``recover`` touches the session while anything of the run still lives;
 - it exits with the program's exit code; a program killed by a signal is reported by dying of the
   same signal (core dumps off), so the launcher's negative ``exit_code`` means what it meant.
 
@@ -161,6 +164,7 @@ def main(argv: list[str]) -> None:
             grace_s = float(value)
         elif option == "--status":
             status_fd = int(value)
+        # --hold FD,...: the launcher's locks, inherited open; nothing to do but not close them
     program = argv[1:]
     signal.signal(signal.SIGTERM, _on_term)
     if LINUX:
