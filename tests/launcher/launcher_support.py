@@ -3,6 +3,7 @@ name, unlike conftest.py, whose module name several test folders share)."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -121,3 +122,22 @@ class FakeEnvironment:
         if progress is not None:
             progress("fake bootstrap")
         return self.executable
+
+
+def session_lock_free(session: Path) -> bool:
+    """Whether the session's launch lock could be taken now (its holder, a supervisor included, is gone)."""
+    import fcntl
+
+    from curriculum_contract.launcher_adapter._lock import session_lock_path
+
+    try:
+        fd = os.open(session_lock_path(session), os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True

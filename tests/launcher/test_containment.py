@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from fake_curriculum import DAEMON_DELAY_S, pid_file
-from launcher_support import WITHIN_S, assert_intact, make_session, tree_digest, wait_until
+from launcher_support import WITHIN_S, assert_intact, make_session, session_lock_free, tree_digest, wait_until
 from test_process import gone, wait_gone
 
 from curriculum_contract.launcher_adapter import launch
@@ -113,19 +113,6 @@ def _open_paths(pid: int) -> set[str]:
     return paths
 
 
-def _lock_is_free(path: Path) -> bool:
-    import fcntl
-
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-    return True
-
-
 def test_a_killed_launchers_session_lock_is_held_until_nothing_of_the_run_is_left(
     project: Path, program_for, store_path: Path, enrolled, tmp_path: Path
 ) -> None:
@@ -154,7 +141,7 @@ def test_a_killed_launchers_session_lock_is_held_until_nothing_of_the_run_is_lef
         launcher.wait()
         launcher.stdout.close()  # type: ignore[union-attr]
         launcher.stderr.close()  # type: ignore[union-attr]
-    assert wait_until(lambda: _lock_is_free(lock)), "the session lock was never released"
+    assert wait_until(lambda: session_lock_free(session)), "the session lock was never released"
     for pid in _pids(session):
         assert gone(pid), f"process {pid} of the curriculum was alive after the session lock was released"
 

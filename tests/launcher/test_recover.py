@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fake_curriculum import pid_file
-from launcher_support import assert_intact, make_session, tree_digest, wait_until
+from launcher_support import assert_intact, make_session, session_lock_free, tree_digest, wait_until
 from test_process import wait_gone
 
 from curriculum_contract.launcher_adapter import HistoryStore, launch
@@ -36,6 +36,8 @@ def _kill_launcher_when(spec: dict, ready) -> None:  # type: ignore[no-untyped-d
     finally:
         launcher.wait()
         launcher.stderr.close()  # type: ignore[union-attr]
+    # The killed run's supervisor holds the session lock until it has ended every process of the run.
+    assert wait_until(lambda: session_lock_free(Path(spec["session"]))), "the killed run never released its lock"
 
 
 @pytest.fixture

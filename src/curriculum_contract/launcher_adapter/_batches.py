@@ -11,11 +11,12 @@ threads measured slower than one (``bench/bench_guard_small.py`` prints both); `
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-from ._fingerprint import READ_CHUNK, UNREADABLE, Entry, Limits, Pack, fingerprint, read_regular
+from ._fingerprint import PENDING, READ_CHUNK, UNREADABLE, Entry, Limits, Pack, fingerprint, new_digest, read_regular
 
 #: Threads at most.
 MAX_THREADS = 4
@@ -28,6 +29,7 @@ J = TypeVar("J", bound=tuple)
 
 
 Item = tuple[str, str, os.stat_result]  # key, path, lstat
+Fingerprinted = list[tuple[str, tuple[Entry, bool]]]  # key, (entry, whether its bytes went into the pack)
 
 
 def fingerprint_many(
@@ -52,11 +54,33 @@ def fingerprint_many(
         if pack is None or not any(item[0] in slots for item in batch):
             return [(key, (fingerprint(path, st, limits)[0], False)) for key, path, st in batch]
         if pack.write:
-            return _run_packing(batch, limits, pack)
+            return _run_packing(batch, limits, pack)()
         assert known is not None
         return _run_comparing(batch, limits, pack, known)
 
+    if pack is not None and pack.write and (threads or default_threads()) <= 1:
+        return dict(pair for batch in _pack_hashing_aside(ordered, limits, pack) for pair in batch)
     return dict(pair for batch in _map_batches(run, ordered, threads) for pair in batch)
+
+
+def _pack_hashing_aside(items: list[Item], limits: Limits, pack: Pack) -> Iterator[Fingerprinted]:
+    """Pack batch after batch on this thread while one other thread hashes the previous batch's bytes.
+
+    Reading and writing are syscalls, hashing is hashlib's (both release the GIL), so on two cores they
+    overlap; at most two batches' bytes wait for their hash (16 MiB), whatever the machine's load.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="session-guard-hash") as hasher:
+        waiting: deque[Future[Fingerprinted]] = deque()
+        for batch in _batches(items):
+            if any(item[0] in pack.slots for item in batch):
+                waiting.append(hasher.submit(_run_packing(batch, limits, pack)))
+            else:
+                plain = [(key, (fingerprint(path, st, limits)[0], False)) for key, path, st in batch]
+                waiting.append(hasher.submit(lambda plain=plain: plain))
+            if len(waiting) > 2:
+                yield waiting.popleft().result()
+        while waiting:
+            yield waiting.popleft().result()
 
 
 def copy_many(items: list[Item], pack: Pack, threads: int | None = None) -> dict[str, str | None]:
@@ -114,7 +138,7 @@ def _pwrite_all(fd: int, parts: list[bytes], offset: int) -> None:
     """Write ``parts`` back to back at ``offset``: one ``pwritev`` (no joined copy) where there is one."""
     if hasattr(os, "pwritev") and len(parts) > 1:
         total = sum(map(len, parts))
-        written = os.pwritev(fd, parts[: _IOV_MAX], offset)
+        written = os.pwritev(fd, parts[:_IOV_MAX], offset)
         if written == total:
             return
         data = b"".join(parts)[written:]  # a short or partial write (rare): finish plainly
@@ -126,18 +150,29 @@ def _pwrite_all(fd: int, parts: list[bytes], offset: int) -> None:
         view = view[os.pwrite(fd, view, offset + len(data) - len(view)) :]
 
 
-def _run_packing(batch: list[Item], limits: Limits, pack: Pack) -> list[tuple[str, tuple[Entry, bool]]]:
-    out: list[tuple[str, Entry]] = []
+def _run_packing(batch: list[Item], limits: Limits, pack: Pack) -> Callable[[], list[tuple[str, tuple[Entry, bool]]]]:
+    """Read the batch and write its pack span now; return what hashes the bytes read (call it anywhere)."""
+    out: list[tuple[str, Entry, bytes | None]] = []
     writes = _Writes(pack)
     for key, path, st in batch:
         slot = pack.slots.get(key)
-        entry, data = fingerprint(path, st, limits, keep=slot is not None)
+        entry, data = fingerprint(path, st, limits, keep=slot is not None, defer_hash=True)
         if slot is not None and data is not None and len(data) == slot[1]:
             writes.add(key, data)
-        out.append((key, entry))
+        out.append((key, entry, data))
     packed = {key for _, keys, _ in writes.runs for key in keys}
     packed -= set(writes.flush())
-    return [(key, (entry, key in packed)) for key, entry in out]
+
+    def hashed() -> list[tuple[str, tuple[Entry, bool]]]:
+        return [(key, (_hashed(entry, data), key in packed)) for key, entry, data in out]
+
+    return hashed
+
+
+def _hashed(entry: Entry, data: bytes | None) -> Entry:
+    if data is None or entry.digest != PENDING:
+        return entry
+    return entry._replace(digest=new_digest(data).hexdigest())
 
 
 def _run_comparing(

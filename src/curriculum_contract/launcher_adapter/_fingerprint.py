@@ -107,6 +107,10 @@ def scan(top: str, prefix: str = "") -> tuple[dict[str, os.stat_result], dict[st
     return found, unlisted
 
 
+#: The digest of an entry whose kept bytes are being hashed elsewhere (``fingerprint(defer_hash=True)``).
+PENDING = ""
+
+
 def new_digest(data: bytes = b"") -> hashlib.blake2b:
     return hashlib.blake2b(data, digest_size=16)
 
@@ -142,16 +146,23 @@ class Pack:
 
 
 def fingerprint(
-    path: str, st: os.stat_result, limits: Limits, *, keep: bool = False, expected: tuple[bytes, str] | None = None
+    path: str,
+    st: os.stat_result,
+    limits: Limits,
+    *,
+    keep: bool = False,
+    expected: tuple[bytes, str] | None = None,
+    defer_hash: bool = False,
 ) -> tuple[Entry, bytes | None]:
     """The entry at ``path``, lstat-ed as ``st``, and (``keep``) the bytes read from a small file.
 
     Opens only what ``st`` says is a regular file, and checks that the open file is that file.
     ``expected``: (the bytes a pack holds for it, their recorded digest): equal bytes get that
-    digest without hashing; other bytes are hashed.
+    digest without hashing; other bytes are hashed. ``defer_hash`` (with ``keep``): a fully read
+    file's entry has the digest ``PENDING``, for the caller to hash the kept bytes elsewhere.
     """
     if stat.S_ISREG(st.st_mode):
-        return _regular(path, st, limits, keep, expected)
+        return _regular(path, st, limits, keep, expected, defer_hash)
     kind = kind_of(st.st_mode)
     if kind == "symlink":
         try:
@@ -164,7 +175,12 @@ def fingerprint(
 
 
 def _regular(
-    path: str, st: os.stat_result, limits: Limits, keep: bool, expected: tuple[bytes, str] | None
+    path: str,
+    st: os.stat_result,
+    limits: Limits,
+    keep: bool,
+    expected: tuple[bytes, str] | None,
+    defer_hash: bool = False,
 ) -> tuple[Entry, bytes | None]:
     """``fingerprint`` of a regular file: the hot loop of a session of many small files, kept lean."""
     opened = _open_regular(path, st)
@@ -192,6 +208,8 @@ def _regular(
         return Entry("file", st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode, reason), None
     finally:
         os.close(fd)
+    if defer_hash and keep:
+        return Entry("file", len(data), fst.st_mtime_ns, fst.st_ino, fst.st_mode, PENDING), data
     same = expected is not None and data == expected[0]
     hexdigest = expected[1] if expected is not None and same else new_digest(data).hexdigest()
     return Entry("file", len(data), fst.st_mtime_ns, fst.st_ino, fst.st_mode, hexdigest), data if keep else None
