@@ -58,7 +58,8 @@ def fingerprint_many(
         assert known is not None
         return _run_comparing(batch, limits, pack, known)
 
-    if pack is not None and pack.write and (threads or default_threads()) <= 1:
+    packed_bytes = sum(item[2].st_size for item in ordered if item[0] in slots)
+    if pack is not None and pack.write and (threads or default_threads()) <= 1 and packed_bytes > BATCH_BYTES:
         return dict(pair for batch in _pack_hashing_aside(ordered, limits, pack) for pair in batch)
     return dict(pair for batch in _map_batches(run, ordered, threads) for pair in batch)
 
@@ -67,7 +68,8 @@ def _pack_hashing_aside(items: list[Item], limits: Limits, pack: Pack) -> Iterat
     """Pack batch after batch on this thread while one other thread hashes the previous batch's bytes.
 
     Reading and writing are syscalls, hashing is hashlib's (both release the GIL), so on two cores they
-    overlap; at most two batches' bytes wait for their hash (16 MiB), whatever the machine's load.
+    overlap; at most two batches' bytes wait for their hash (16 MiB), whatever the machine's load. Only
+    for more than a batch of bytes to pack: below that, starting the thread costs more than it saves.
     """
     with ThreadPoolExecutor(1, thread_name_prefix="session-guard-hash") as hasher:
         waiting: deque[Future[Fingerprinted]] = deque()
