@@ -369,3 +369,38 @@ class TestLargeFilesArePreservedByHardLinks:
             with pytest.raises(SessionDataViolation) as caught:
                 snapshot.check(preserved=preserved)
         assert caught.value.not_restored == ["trials.csv: written in place: its preserved hard link is the same file"]
+
+
+def test_one_pass_over_many_batches_records_what_two_steps_record_and_restores(tmp_path: Path) -> None:
+    """More than a batch of small files (``preserve_session`` then hashes on a second thread): every entry
+    equals what a plain snapshot records, and an edit deep in the pack, a deletion and a tampered copy are
+    each caught, restored or refused."""
+    from curriculum_contract.launcher_adapter._batches import BATCH_BYTES
+    from curriculum_contract.launcher_adapter._preserve import preserve_session
+
+    root = tmp_path / "data" / "big-session"
+    (root / "logs").mkdir(parents=True)
+    count = 3 * BATCH_BYTES // (256 * 2**10) + 7  # over three batches of bytes
+    for i in range(count):
+        (root / "logs" / f"chunk_{i:03d}.bin").write_bytes(bytes([i % 251]) * (256 * 2**10 - i))
+    before = tree_digest(root)
+    plain = SessionSnapshot.take(root)
+    with preserve_session(root) as preserved:
+        assert preserved.snapshot.entries == plain.entries
+        assert preserved.summary()["packed"] == count
+        middle, last = f"logs/chunk_{count // 2:03d}.bin", f"logs/chunk_{count - 1:03d}.bin"
+        with open(root / middle, "r+b") as handle:
+            handle.seek(1000)
+            handle.write(b"\xff")
+        (root / last).unlink()
+        (root / "logs" / "chunk_000.bin").unlink()
+        offset, _ = preserved.packed["logs/chunk_000.bin"]
+        with open(preserved.pack, "r+b") as pack:  # root ignores the sealed directory
+            pack.seek(offset)
+            pack.write(b"forged")
+        with pytest.raises(SessionDataViolation) as caught:
+            preserved.snapshot.check(preserved=preserved)
+    assert caught.value.restored == sorted([last, middle])
+    assert caught.value.not_restored == ["logs/chunk_000.bin: its preserved copy changed too"]
+    del before["logs/chunk_000.bin"]
+    assert tree_digest(root) == before
