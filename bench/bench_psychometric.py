@@ -1,11 +1,13 @@
-"""Time ``fit_psychometric`` (aggregation + fit + identification) against the fitter it replaced, same run.
+"""Time ``fit_psychometric`` (aggregation + fit + identification) against the previous fitter, same run.
 
-The baseline is the previous fitter (bench/_baseline_psychometric.py: grid + Nelder-Mead from 3 starts,
-math.erf per level), timed on the same tables. Sessions, seeded: well-posed ones (11 signed levels,
-thresholds 10-40 %, lapses 0-0.2) and ill-posed ones (only the +-50/100 % levels, a perfect subject,
-a guessing subject, a bias beyond the tested range), each at 500 and at 100,000 trials. Target: a
-well-posed 500-trial fit under 3 ms. Timing never fails the run; a wrong answer does (exit 1): a
-well-posed session with an undefined parameter, or an ill-posed one reported fully identified.
+The baseline is the projected-Newton fitter before issue 12's speed work: its numpy-per-level likelihood
+(bench/_baseline_psychometric.py, installed into the same solver for the baseline's timings), on the same
+tables. Sessions, seeded: well-posed ones (11 signed levels, thresholds 10-40 %, lapses 0-0.2) and
+ill-posed ones (only the +-50/100 % levels, a perfect subject, a guessing subject, a bias beyond the
+tested range), each at 600 and at 100,000 trials. Target: a well-posed 600-trial fit under 3 ms.
+Timing never fails the run; a wrong answer does (exit 1): a well-posed session with an undefined
+parameter, an ill-posed one reported fully identified, or the two fitters disagreeing beyond the
+documented reproducibility (``REPRODUCIBLE_TO`` / ``REPRODUCIBLE_ABS``).
 Run: ``python bench/bench_psychometric.py [--repeats R]``.
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from curriculum_contract.sdk._psychometric import fit_psychometric, psychometric
+from curriculum_contract.sdk._psychometric import REPRODUCIBLE_ABS, REPRODUCIBLE_TO, fit_psychometric, psychometric
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _baseline_psychometric as baseline
@@ -59,6 +61,24 @@ def describe(fit: object) -> str:
     return " ".join("nan" if math.isnan(v) else f"{v:.4g}" for v in values)
 
 
+def previous_fit(trials: pd.DataFrame) -> object:
+    with baseline.installed():
+        return fit_psychometric(trials)
+
+
+def disagreement(new: object, old: object) -> str | None:
+    """None when both fits leave the same parameters undefined and agree on the others (documented tolerance)."""
+    if set(new.undefined) != set(old.undefined):  # type: ignore[attr-defined]
+        return f"undefined {sorted(new.undefined)} vs previous {sorted(old.undefined)}"  # type: ignore[attr-defined]
+    for name in ("bias", "threshold", "lapse_low", "lapse_high"):
+        a, b = getattr(new, name), getattr(old, name)
+        if not (math.isnan(a) and math.isnan(b)) and not abs(a - b) <= REPRODUCIBLE_TO * max(abs(a), abs(b)) + (
+            REPRODUCIBLE_ABS
+        ):
+            return f"{name} {a!r} vs previous {b!r}"
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
@@ -66,9 +86,9 @@ def main() -> int:
     r = args.repeats
     errors: list[str] = []
     print(f"repeats: {r} per session (median times; per-fit medians over the sessions of a row)")
-    print(f"{'trials':>8}  {'sessions':<26}{'baseline ms':>12}{'new ms':>10}{'new/baseline':>14}")
-    typical_new = math.nan
-    for n in (500, 100_000):
+    print(f"{'trials':>8}  {'sessions':<26}{'previous ms':>12}{'new ms':>10}{'new/previous':>14}")
+    typical = (math.nan, math.nan)
+    for n in (600, 100_000):
         groups = {
             f"well-posed ({len(WELL_POSED)})": {f"{p}": session(n, p, seed) for seed, p in enumerate(WELL_POSED)},
             "ill-posed (4)": ill_posed(n, seed=7),
@@ -76,23 +96,28 @@ def main() -> int:
         for label, sessions in groups.items():
             old, new = [], []
             for name, trials in sessions.items():
-                fit_psychometric(trials), baseline.fit_psychometric(trials)  # warm both once
+                fit, old_fit = fit_psychometric(trials), previous_fit(trials)  # also warms both
                 new.append(median_seconds(lambda t=trials: fit_psychometric(t), r))
-                old.append(median_seconds(lambda t=trials: baseline.fit_psychometric(t), max(3, r // 5)))
-                fit = fit_psychometric(trials)
+                old.append(median_seconds(lambda t=trials: previous_fit(t), r))
                 if label.startswith("well") and fit.undefined:
                     errors.append(f"{n} trials, well-posed {name}: {fit.reason}")
                 if label.startswith("ill") and not fit.undefined:
                     errors.append(f"{n} trials, ill-posed {name}: every parameter reported identified")
+                differs = disagreement(fit, old_fit)
+                if differs:
+                    errors.append(f"{n} trials, {name}: the new fit differs from the previous one: {differs}")
             old_ms, new_ms = statistics.median(old) * 1e3, statistics.median(new) * 1e3
-            if n == 500 and label.startswith("well"):
-                typical_new = new_ms
+            if n == 600 and label.startswith("well"):
+                typical = (old_ms, new_ms)
             print(f"{n:>8,}  {label:<26}{old_ms:>12.2f}{new_ms:>10.2f}{new_ms / old_ms:>14.3f}")
-    print(f"target    well-posed 500-trial fit under 3 ms: {'met' if typical_new < 3.0 else 'NOT met'}")
-    print("ill-posed at 500 trials (bias threshold lapse_low lapse_high):")
-    for name, trials in ill_posed(500, seed=7).items():
-        fit, old_fit = fit_psychometric(trials), baseline.fit_psychometric(trials)
-        print(f"  {name:<20} baseline {describe(old_fit):<40} new {describe(fit)}")
+    print(
+        f"fit of a 600-trial session (well-posed, median): {typical[1]:.2f} ms, previous {typical[0]:.2f} ms, "
+        f"{typical[0] / typical[1]:.1f}x faster; target under 3 ms: {'met' if typical[1] < 3.0 else 'NOT met'}"
+    )
+    print("ill-posed at 600 trials (bias threshold lapse_low lapse_high):")
+    for name, trials in ill_posed(600, seed=7).items():
+        fit, old_fit = fit_psychometric(trials), previous_fit(trials)
+        print(f"  {name:<20} previous {describe(old_fit):<40} new {describe(fit)}")
         print(f"  {'':<20} why: {fit.reason}")
     for error in errors:
         print(f"ERROR: {error}", file=sys.stderr)

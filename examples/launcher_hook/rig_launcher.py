@@ -99,17 +99,24 @@ class RigLauncher:
         lines += [f"{c},{h},{r:.4f}" for c, h, r in zip(contrasts, choice, reaction, strict=True)]
         (self.session_directory / "trials.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         self.end_time = datetime.now(UTC)
-        session = {
+        start, end = self.start_time.isoformat(), self.end_time.isoformat()
+        session = {  # a valid aind-data-schema v1 Session: the adapter annotates its stimulus epoch
             "schema_version": "1.1.2",
             "subject_id": self.params["subject_id"],
             "rig_id": self.params["rig_id"],
-            "experimenter_full_name": [self.params.get("user_id", "")],
-            "session_start_time": self.start_time.isoformat(),
-            "session_end_time": self.end_time.isoformat(),
+            "experimenter_full_name": [self.params.get("user_id") or "unknown"],
+            "session_start_time": start,
+            "session_end_time": end,
             "session_type": "2AFC training",
-            "stimulus_epochs": [{"stimulus_name": self.stage or "unstaged", "trials_total": n_trials}],
+            "data_streams": [{"stream_start_time": start, "stream_end_time": end,
+                              "stream_modalities": [{"name": "Behavior", "abbreviation": "behavior"}]}],
+            "stimulus_epochs": [{"stimulus_start_time": start, "stimulus_end_time": end,
+                                 "stimulus_name": self.stage or "unstaged", "stimulus_modalities": ["Visual"],
+                                 "trials_total": n_trials}],
+            "mouse_platform_name": "wheel",
+            "active_mouse_platform": False,
             "notes": "",
-        }
+        }  # fmt: skip
         (self.session_directory / "session.json").write_text(json.dumps(session, indent=3), encoding="utf-8")
 
     def post_experiment_processing(self) -> bool:

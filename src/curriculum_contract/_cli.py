@@ -47,6 +47,9 @@ _LAZY_COMMANDS: dict[str, str] = {
     "launch": "curriculum_contract.launcher_adapter._cli:launch",
     "history": "curriculum_contract.launcher_adapter._cli:history",
     "recover": "curriculum_contract.launcher_adapter._cli:recover",
+    "store": "curriculum_contract.launcher_adapter._store_cli:store",
+    "simulate": "curriculum_contract.launcher_adapter._simulate:simulate",
+    "serve": "curriculum_contract.status._cli:serve",
 }
 
 

@@ -43,6 +43,10 @@ from this tree and checked by tests/test_errors.py)::
     │   ├── ToolMissing           (FileNotFoundError) (15) copier, git or uv is not installed
     │   ├── CommandFailed                             (16) a git or uv command exited non-zero
     │   └── UpdateConflicts                           (17) `update` left conflicts to resolve
+    ├── StatusError           status                  (1)  `curriculum-contract serve`: the lab's status page
+    │   ├── TokenRequired         (ValueError)        (2)  beyond loopback without a usable token
+    │   ├── AddressUnavailable    (OSError)           (2)  the host and port cannot be bound
+    │   └── StoreUnreadable                           (10) the history store is missing or cannot be read
     ├── DocumentInvalid       (ValueError)            (7)  `curriculum-contract validate`: not a valid document
     └── DemoError             demo                    (18) `curriculum-contract demo`: the set-up could not finish
         └── ExamplesMissing       (FileNotFoundError) (18) the example curricula are not installed with the package

@@ -1,6 +1,5 @@
 """The IBL-style curriculum driven by simulated subjects, in process (closed loop, then ``replay``)."""
 
-import itertools
 from pathlib import Path
 
 import pytest
@@ -24,9 +23,11 @@ def fast(tmp_path_factory: pytest.TempPathFactory) -> list[TrainingStep]:
     return train(tmp_path_factory, "fast_learner", 18)
 
 
-def test_a_fast_learner_reaches_every_stage_in_order(fast: list[TrainingStep]) -> None:
+def test_a_fast_learner_reaches_the_ephys_rig_moving_only_forward(fast: list[TrainingStep]) -> None:
+    """Trained 1a may be skipped (ibllib grants 1b straight from in training); no stage is ever left backwards."""
     changes = stage_changes(fast)
-    assert [(before, after) for _, before, after in changes] == list(itertools.pairwise(ORDER))
+    assert all(ORDER.index(after) > ORDER.index(before) for _, before, after in changes), changes
+    assert [after for _, _, after in changes][-2:] == ["trained_1b", "ready_for_ephys_rig"]
     assert fast[-1].next_stage == "ready_for_ephys_rig"
     # Trained 1a needs zero-contrast trials, which the training phases introduce after 4 sessions at least.
     first_zero = next(s.index for s in fast if 0.0 in s.session.parameters["contrasts"])

@@ -32,8 +32,9 @@ def test_a_written_session_is_a_data_directory_with_aind_style_metadata(tmp_path
     assert epoch["trials_finished"] == int((trials["choice"] != 0).sum())
     assert epoch["trials_rewarded"] == int(trials["correct"].sum())
     assert meta["reward_consumed_total"] == pytest.approx(trials["reward_volume_ul"].sum())
-    assert epoch["stimulus_parameters"] == [session.parameters]
-    assert meta["simulation"]["truth"]["threshold"] == pytest.approx(session.truth["threshold"])
+    [software] = epoch["software"]
+    assert software["parameters"]["task_parameters"] == session.parameters
+    assert software["parameters"]["simulation"]["truth"]["threshold"] == pytest.approx(session.truth["threshold"])
 
 
 def test_the_next_session_is_the_next_day(tmp_path) -> None:

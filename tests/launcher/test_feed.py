@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,11 @@ from launcher_support import make_session, tree_digest
 from curriculum_contract.launcher_adapter import _feed
 from curriculum_contract.launcher_adapter._feed import (
     SESSION_METADATA_KEY,
-    annotate_session_metadata,
     feed_session,
-    metadata_entry,
     write_atomic,
     write_suggestion,
 )
+from curriculum_contract.launcher_adapter._metadata import annotate_session_metadata, metadata_entry
 from curriculum_contract.sdk import HISTORY_FILE, SUGGESTION_FILE, TRAINER_STATE_FILE, History
 
 STATE = {"curriculum": {"name": "Fake"}, "stage": {"name": "stage_a"}}
@@ -145,6 +145,23 @@ def test_session_json_left_untouched_when_it_cannot_be_annotated(tmp_path: Path,
     path, warnings = annotate_session_metadata(session, _entry())
     assert path is None and len(warnings) == 1 and why in warnings[0]
     assert (session / "session.json").read_text() == content
+
+
+def test_a_plain_entry_carries_the_url_not_the_aind_only_keys(tmp_path: Path) -> None:
+    session = make_session(tmp_path, "S1", session_json={"subject_id": "M1"})
+    annotate_session_metadata(session, _entry(curriculum_url="https://x/c.git", task_name="T", suggested_task={}))
+    entry = json.loads((session / "session.json").read_text())[SESSION_METADATA_KEY]
+    assert entry["curriculum_url"] == "https://x/c.git" and "task_name" not in entry and "suggested_task" not in entry
+
+
+def test_a_fifo_at_acquisition_json_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    from curriculum_contract.launcher_adapter import SessionFileRefused
+    from curriculum_contract.launcher_adapter._feed import check_session_files
+
+    session = make_session(tmp_path, "S1")
+    os.mkfifo(session / "acquisition.json")
+    with pytest.raises(SessionFileRefused, match=r"acquisition.json is a fifo"):
+        check_session_files(session)
 
 
 def test_no_session_json_no_write(tmp_path: Path) -> None:

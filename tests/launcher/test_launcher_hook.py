@@ -40,7 +40,8 @@ def test_a_session_then_its_suggestion(rig_launcher: ModuleType, tmp_path: Path,
     [session] = (tmp_path / "data").iterdir()
     assert capsys.readouterr().out == f"session {session}: next stage stage_b\n"
     assert len((session / "trials.csv").read_text().splitlines()) == 51
-    assert json.loads((session / "session.json").read_text())["curriculum"]["stage_after"] == "stage_b"
+    [epoch] = json.loads((session / "session.json").read_text())["stimulus_epochs"]
+    assert epoch["output_parameters"]["curriculum"]["stage_after"] == "stage_b"
     metadata = json.loads((session / "launcher_metadata.json").read_text())
     assert metadata["curriculum"]["status"] == "ok" and metadata["parameters"]["rig_id"] == "rig-7"
     assert (session / "curriculum" / "suggestion.json").is_file()

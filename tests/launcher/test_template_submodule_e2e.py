@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from curriculum_contract.scaffold import new_curriculum
+from curriculum_contract.sdk._contract import CONTRACT_VERSION
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,7 @@ def test_launch_a_generated_curriculum_from_a_submodule(tmp_path: Path) -> None:
         assert launched.returncode == 0, launched.stderr
         assert (session / "trials.csv").read_bytes() == before
         document = json.loads((session / "curriculum" / "suggestion.json").read_text())
-        assert document["contract_version"] == "1.0.0"
+        assert document["contract_version"] == CONTRACT_VERSION
         stages.append(document["trainer_state"]["stage"]["name"])
     recorded = json.loads((upstream / "tests" / "data" / "replay.json").read_text())
     assert stages == [entry["stage_after"] for entry in recorded["sessions"]], "launches differ from the replay"

@@ -101,3 +101,43 @@ def test_summary_names_the_failed_condition_as_compared() -> None:
         conditions=[report],
     )
     assert summarize("a", "a", [rule]) == "stay in a: to_b: |bias| < 16 failed (got -20.0)"
+
+
+def staged(*sessions: tuple[str, float]) -> History:
+    entries = [
+        HistoryEntry(session=f"s{i}", stage=stage, metrics={"performance": p, "n_trials": 150})
+        for i, (stage, p) in enumerate(sessions)
+    ]
+    return History(contract_version="1.0.0", first_session=False, sessions=entries)
+
+
+def test_a_window_of_the_current_stage_skips_sessions_of_other_stages() -> None:
+    """The last sessions of stage_b pass; the stage_a session between them would fail a plain window."""
+    past = staged(("stage_b", 0.9), ("stage_a", 0.1), ("stage_b", 0.8))
+    current = ToyMetrics(n_trials=150, performance=0.85)
+    scoped = (metric("performance") >= 0.7).in_each_of_last(3, stage="current")
+    report = scoped.evaluate(current, past, stage="stage_b")
+    assert report.passed and report.values == [0.9, 0.8, 0.85]
+    assert not (metric("performance") >= 0.7).in_each_of_last(3).evaluate(current, past).passed
+    assert scoped.describe() == "performance >= 0.7 in each of the last 3 sessions of this stage"
+
+
+def test_a_window_of_the_current_stage_says_when_it_is_short_or_the_stage_unknown() -> None:
+    past = staged(("stage_a", 0.9), ("stage_a", 0.9), ("stage_b", 0.9))
+    scoped = (metric("performance") >= 0.7).mean_over_last(3, stage="current")
+    current = ToyMetrics(n_trials=150, performance=0.9)
+    short = scoped.evaluate(current, past, stage="stage_b")
+    assert not short.passed and short.note == "needs 3 sessions in stage stage_b, has 2"
+    unknown = scoped.evaluate(current, past)
+    assert not unknown.passed and unknown.note is not None and "current stage is unknown" in unknown.note
+    with pytest.raises(ValueError, match="'any' or 'current'"):
+        (metric("x") > 1).in_each_of_last(2, stage="stage_b")  # type: ignore[arg-type]
+
+
+def test_criteria_see_the_stage_of_the_evaluation_context() -> None:
+    rule = Criteria((metric("performance") >= 0.7).in_each_of_last(2, stage="current"), name="rule")
+    past = staged(("stage_b", 0.8), ("stage_a", 0.2))
+    with evaluation_context(past, stage="stage_b"):
+        assert rule(ToyMetrics(n_trials=1, performance=0.75))
+    with evaluation_context(past, stage="stage_a"):
+        assert not rule(ToyMetrics(n_trials=1, performance=0.75))

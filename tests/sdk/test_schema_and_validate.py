@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from sdk_support import DATA, program
 
 from curriculum_contract._cli import main
+from curriculum_contract.sdk._contract import CONTRACT_VERSION
 from curriculum_contract.sdk._schema import SCHEMAS, committed_schema_text, generate_schema, render_schema
 
 
@@ -38,7 +39,7 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_validate_accepts_a_real_document(document: Path) -> None:
     result = CliRunner().invoke(main, ["validate", str(document)])
     assert result.exit_code == 0, result.stderr
-    assert "valid Suggestion document (contract 1.0.0)" in result.stdout
+    assert f"valid Suggestion document (contract {CONTRACT_VERSION})" in result.stdout
 
 
 def test_validate_names_the_failing_fields(document: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from sdk_support import DATA, program
 
 from curriculum_contract.sdk import Suggestion
+from curriculum_contract.sdk._contract import CONTRACT_VERSION
 from curriculum_contract.sdk._stdout import guarded_stdout
 from curriculum_contract.sdk.testing import assert_one_document
 
@@ -41,7 +42,7 @@ def test_mute_suggestion_prints_nothing_and_output_suggestion_writes_the_file(tm
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout == b""
-    assert '"contract_version": "1.0.0"' in (tmp_path / "suggestion.json").read_text()
+    assert f'"contract_version": "{CONTRACT_VERSION}"' in (tmp_path / "suggestion.json").read_text()
 
 
 NESTED = """

@@ -20,8 +20,27 @@ def test_a_status_never_falls_back() -> None:
     """Every transition goes to a later stage: a reached status is kept (ibllib's training hierarchy)."""
     for stage in CURRICULUM.see_stages():
         for _rule, target in CURRICULUM.see_stage_transitions(stage):
-            assert ORDER.index(target.name) == ORDER.index(stage.name) + 1, f"{stage.name} -> {target.name}"
+            assert ORDER.index(target.name) > ORDER.index(stage.name), f"{stage.name} -> {target.name}"
     assert CURRICULUM.see_stage_transitions(STAGES[-1]) == []
+
+
+def test_in_training_checks_1b_first_and_may_skip_1a() -> None:
+    """ibllib's get_training_status tests criterion_1b before criterion_1a: 1b wins when both hold."""
+    transitions = CURRICULUM.see_stage_transitions(STAGES[0])
+    assert [(rule.callable, target.name) for rule, target in transitions] == [
+        (criteria.to_trained_1b, "trained_1b"),
+        (criteria.to_trained_1a, "trained_1a"),
+    ]
+
+
+def test_only_the_ephys_criterion_counts_sessions_of_its_stage() -> None:
+    """1a and 1b pool the last three sessions whatever their stage; ready for the ephys rig needs three
+    sessions of trained 1b (ibllib: three biasedChoiceWorld sessions)."""
+    for rule in (criteria.to_trained_1a, criteria.to_trained_1b):
+        assert {c.stage for c in rule.conditions} == {"any"}
+    assert {c.stage for c in criteria.to_ready_for_ephys_rig.conditions} == {"current"}
+    pooled = [c for c in criteria.to_trained_1b.conditions if c.mode == "pooled"]
+    assert {c.metric for c in pooled} >= {"pooled_threshold(contrast_counts)", "pooled_median(rt_zero_contrast)"}
 
 
 def test_every_criterion_is_named_importable_and_cited() -> None:
@@ -43,6 +62,7 @@ def test_trainer_state_round_trips_through_json() -> None:
 def metrics(**values: object) -> ChoiceWorldMetrics:
     base = {name: None for name in ChoiceWorldMetrics.model_fields}
     base.update(n_trials=300, n_zero_contrast=0, water_delivered_ul=1100.0, biased_blocks=False)
+    base.update(contrast_counts=[], contrast_counts_20=[], contrast_counts_80=[], rt_zero_contrast=[])
     base.update(values)
     return ChoiceWorldMetrics(**base)
 

@@ -33,10 +33,9 @@ def test_each_session_holds_the_inputs_a_launcher_would_place(replayed: list[Rep
     GOLDEN.assert_inputs_as_fed(replayed)
 
 
-def test_the_replay_reaches_trained_1b_through_trained_1a(replayed: list[ReplayStep]) -> None:
+def test_the_replay_reaches_trained_1b(replayed: list[ReplayStep]) -> None:
     stages = [step.suggestion.trainer_state.stage.name for step in replayed]
-    assert stages.index("trained_1a") < stages.index("trained_1b")
-    assert stages[0] == "in_training"
+    assert stages[0] == "in_training" and stages[-1] == "trained_1b"
 
 
 def test_policies_shrink_the_reward_and_widen_the_contrasts(replayed: list[ReplayStep]) -> None:

@@ -34,6 +34,7 @@ def _prepare(out: Path) -> None:
 def demo(sessions: int, subjects: int, out: Path, example: str, seed: int, sdk_requirement: str | None) -> None:
     """Train simulated subjects on an example curriculum, end to end, as a rig would."""
     from ..scaffold._requirement import default_sdk_requirement
+    from ..status._cli import DEFAULT_PORT
     from . import EXAMPLES, format_table, plot_progress, run_demo
 
     started = time.perf_counter()
@@ -66,5 +67,7 @@ def demo(sessions: int, subjects: int, out: Path, example: str, seed: int, sdk_r
         click.echo(f"{subject}: final stage {stage}")
     click.echo(f"task repository: {run.task_repo} (curriculum submodule: {run.curriculum_dir})")
     click.echo(f"history: {run.store} (curriculum-contract history --store {run.store})")
+    serve = f"curriculum-contract serve --store {run.store}"
+    click.echo(f"status page: {serve}, then open http://127.0.0.1:{DEFAULT_PORT}/")
     click.echo(f"plot: {plot}")
     click.echo(f"done in {time.perf_counter() - started:.0f} s")

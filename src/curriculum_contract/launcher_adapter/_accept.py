@@ -2,9 +2,9 @@
 
 One commit order, so that the session's outputs and the store agree — both or neither:
 
-1. the journal keeps the bytes of the files about to be replaced (``session.json``, an earlier
-   ``curriculum/suggestion.json``) and says ``committing``;
-2. ``curriculum/suggestion.json`` is written, then the ``session.json`` entry (each atomically);
+1. the journal keeps the bytes of the files about to be replaced (``acquisition.json``, ``session.json``,
+   an earlier ``curriculum/suggestion.json``) and says ``committing``;
+2. ``curriculum/suggestion.json`` is written, then the metadata annotation (``_metadata``; each atomically);
 3. the store records the ``ok`` row (one transaction) — the commit point;
 4. the journal says ``committed``.
 
@@ -20,9 +20,10 @@ import time
 
 from ._attempt import Attempt, LaunchResult, Timings
 from ._errors import ContractViolation, ProcessFailed
-from ._feed import SESSION_METADATA_FILE, SUGGESTION_FILE, annotate_session_metadata, metadata_entry, write_suggestion
+from ._feed import METADATA_FILES, SUGGESTION_FILE, write_suggestion
 from ._guard import SessionSnapshot
 from ._journal import Journal
+from ._metadata import annotate_session_metadata, code_url, metadata_entry, task_of
 from ._preserve import Preserved
 from ._process import ProcessResult
 from ._store import HistoryStore, stage_name
@@ -63,7 +64,7 @@ def accept(
     if output.legacy:
         warnings.append("legacy output (AIND shape): no decision report")
 
-    journal.begin_commit([SUGGESTION_FILE, SESSION_METADATA_FILE])
+    journal.begin_commit([SUGGESTION_FILE, *METADATA_FILES])
     try:
         suggestion_file, more = write_suggestion(attempt.session_dir, document)
         warnings.extend(more)
@@ -76,6 +77,9 @@ def accept(
             metrics=metrics,
             legacy=output.legacy,
             warnings=warnings,
+            curriculum_url=code_url(attempt.provenance),
+            task_name=(task_of(attempt.input_state) or {}).get("name"),
+            suggested_task=task_of(trainer_state),
         )
         metadata_file, more = annotate_session_metadata(attempt.session_dir, entry)
         warnings.extend(more)

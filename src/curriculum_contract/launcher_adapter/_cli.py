@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -52,12 +52,16 @@ def _parse_opts(_ctx: click.Context, _param: click.Parameter, values: tuple[str,
 
 
 def _store_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    from ._store_cli import STORE_FILE_ENVVAR, resolve_store
+
     return click.option(
         "--store",
         envvar=STORE_ENVVAR,
         default=DEFAULT_STORE,
         show_default=True,
-        help=f"History store: a SQLite file path or a SQLAlchemy URL (env: {STORE_ENVVAR}).",
+        callback=resolve_store,  # a password typed here is refused; $CURRICULUM_CONTRACT_STORE_FILE read
+        help=f"History store: a SQLite file path or a SQLAlchemy URL, no password (env: {STORE_ENVVAR}, "
+        f"or a file named by ${STORE_FILE_ENVVAR}; docs/store.md).",
     )(func)
 
 
@@ -250,18 +254,39 @@ def history(store: str, subject_id: str | None, as_json: bool) -> None:
     if "://" not in store and not Path(store).is_file():
         raise StoreError(store_missing(Path(store)))
     history_store = HistoryStore(store)
+    if as_json:
+        rows_read = history_store.iter_session_rows(subject_id, columns=_JSON_COLUMNS)  # streamed, only these decoded
+        write_json_array(rows_read, click.get_text_stream("stdout"))
+        return
     rows = history_store.session_rows(subject_id)
     events = history_store.events(subject_id)
-    if as_json:
-        records = [{key: row[key] for key in _JSON_COLUMNS} for row in rows]
-        click.echo(json.dumps(records, default=lambda value: value.isoformat()))
-        return
     if not rows:
         click.echo("no sessions recorded" + (f" for {subject_id}" if subject_id else ""))
     else:
         click.echo(format_table(rows))
     for event in events:
         click.echo(format_event(event))
+
+
+def write_json_array(records: Iterator[dict[str, Any]], out: TextIO) -> None:
+    """``json.dumps(list(records))`` and a newline, one record at a time: a whole store in bounded memory.
+
+    Spooled (to a temporary file past 16 MiB) and copied out at the end: a read that fails midway (a
+    corrupt row) leaves stdout empty, never half an array.
+    """
+    import shutil
+    import tempfile
+
+    with tempfile.SpooledTemporaryFile(max_size=16 * 2**20, mode="w+", encoding="utf-8") as spool:
+        spool.write("[")
+        separator = ""
+        for record in records:
+            spool.write(separator + json.dumps(record, default=lambda value: value.isoformat()))
+            separator = ", "
+        spool.write("]\n")
+        spool.seek(0)
+        shutil.copyfileobj(spool, out)  # type: ignore[misc]
+    out.flush()
 
 
 def format_event(event: dict[str, Any]) -> str:

@@ -6,12 +6,13 @@ already holds is never overwritten: an identical trainer state is used as is; a 
 untouched, the store's state is written outside the session and passed with
 ``--input-trainer-state``, and a warning says so.
 
-After the run the validated suggestion goes to ``curriculum/suggestion.json`` and, when the session
-has an AIND-style ``session.json``, a ``"curriculum"`` entry (see :func:`metadata_entry`) is added
-to it; every other key is kept as it was. Each write goes to a temporary file in the same folder,
-is read back, then moved into place with ``os.replace``, so a crash never leaves half a file.
+After the run the validated suggestion goes to ``curriculum/suggestion.json`` and the session's
+metadata is annotated (``_metadata``): AIND v2 ``acquisition.json`` and v1 ``session.json`` in the
+fields their schema has for it, a plain lab ``session.json`` (no ``schema_version``) with a top-level
+``"curriculum"`` entry; every other key is kept as it was. Each write goes to a temporary file in
+the same folder, is read back, then moved into place with ``os.replace``, so a crash never leaves half a file.
 
-These four files are only ever opened as regular files: ``check_session_files`` (before anything is
+These files are only ever opened as regular files: ``check_session_files`` (before anything is
 written) and every read (``read_regular``: ``O_NOFOLLOW | O_NONBLOCK``, then ``fstat``) refuse a FIFO,
 socket, device, symlink or directory at their place with ``SessionFileRefused``, since opening a FIFO
 blocks forever.
@@ -23,7 +24,7 @@ import errno
 import json
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,14 +39,18 @@ TRAINER_STATE_FILE = "curriculum/trainer_state.json"
 HISTORY_FILE = "curriculum/history.json"
 SUGGESTION_FILE = "curriculum/suggestion.json"
 
-#: The session's own metadata file (AIND ``session.json``), annotated when present.
+#: The session's own metadata file (AIND v1 ``session.json``, or a plain lab file), annotated when present.
 SESSION_METADATA_FILE = "session.json"
-#: The key the adapter adds to ``session.json``.
+#: AIND v2's metadata of a session (``Acquisition``), annotated when present.
+ACQUISITION_METADATA_FILE = "acquisition.json"
+#: The metadata files the adapter annotates, in the order it reports them.
+METADATA_FILES = (ACQUISITION_METADATA_FILE, SESSION_METADATA_FILE)
+#: The key the adapter adds to a plain ``session.json`` (and, for AIND files, to an epoch's output parameters).
 SESSION_METADATA_KEY = "curriculum"
-#: Marks the ``session.json`` entry as the adapter's, so a later attempt may replace it.
+#: Marks the adapter's entry as its own, so a later attempt may replace it.
 METADATA_SOURCE = "curriculum-contract"
 #: The session's files the adapter reads or writes: regular files or absent, nothing else.
-SESSION_FILES = (TRAINER_STATE_FILE, HISTORY_FILE, SUGGESTION_FILE, SESSION_METADATA_FILE)
+SESSION_FILES = (TRAINER_STATE_FILE, HISTORY_FILE, SUGGESTION_FILE, *METADATA_FILES)
 
 _KINDS = (
     (stat.S_ISLNK, "symlink"), (stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "directory"),
@@ -201,69 +206,3 @@ def write_suggestion(session_dir: Path, document: Mapping[str, Any]) -> tuple[Pa
     except OSError as exc:
         raise _failed("the suggestion", path, exc) from exc
     return path, warnings
-
-
-def metadata_entry(
-    *,
-    curriculum_name: str | None,
-    curriculum_version: str | None,
-    curriculum_commit: str | None,
-    stage_before: str | None,
-    stage_after: str | None,
-    metrics: Mapping[str, Any],
-    legacy: bool,
-    warnings: Sequence[str] = (),
-) -> dict[str, Any]:
-    """The ``"curriculum"`` entry the adapter adds to ``session.json``."""
-    return {
-        "source": METADATA_SOURCE,
-        "curriculum_name": curriculum_name,
-        "curriculum_version": curriculum_version,
-        "curriculum_commit": curriculum_commit,
-        "stage_before": stage_before,
-        "stage_after": stage_after,
-        "metrics": dict(metrics),
-        "legacy_output": legacy,
-        "suggestion_file": SUGGESTION_FILE,
-        "warnings": list(warnings),
-        "recorded_at": datetime.now(UTC).isoformat(),
-    }
-
-
-def _indent_of(text: str) -> int | None:
-    """The indentation the file was written with, so the rewrite looks like the original."""
-    lines = text.splitlines()
-    if len(lines) < 2:
-        return None
-    second = lines[1]
-    return (len(second) - len(second.lstrip(" "))) or None
-
-
-def annotate_session_metadata(session_dir: Path, entry: Mapping[str, Any]) -> tuple[Path | None, list[str]]:
-    """Add ``entry`` under ``"curriculum"`` in the session's ``session.json`` when there is one.
-
-    Returns the file (None when nothing was written) and warnings. The file is left untouched when
-    it is not a JSON object or already holds a ``"curriculum"`` key written by something else.
-    """
-    path = session_dir / SESSION_METADATA_FILE
-    if not is_regular(path):
-        return None, []
-    try:
-        text = read_regular(path).decode("utf-8")
-        original = json.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return None, [f"{SESSION_METADATA_FILE} left untouched: not readable JSON ({' '.join(str(exc).split())})"]
-    if not isinstance(original, dict):
-        return None, [f"{SESSION_METADATA_FILE} left untouched: its top level is not a JSON object"]
-    existing = original.get(SESSION_METADATA_KEY)
-    if existing is not None and not (isinstance(existing, dict) and existing.get("source") == METADATA_SOURCE):
-        return None, [
-            f"{SESSION_METADATA_FILE} left untouched: it already has a {SESSION_METADATA_KEY!r} key "
-            "that the adapter did not write"
-        ]
-    updated = {**original, SESSION_METADATA_KEY: dict(entry)}
-    try:
-        write_atomic(path, _dumps(updated, _indent_of(text)))
-    except OSError as exc:
-        raise _failed("the session metadata", path, exc) from exc
-    return path, []

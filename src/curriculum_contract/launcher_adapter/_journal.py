@@ -2,7 +2,8 @@
 
 ``<parent>/.<session>.curriculum-launch/`` (a directory: the guard never reports directories next to
 the session) holds ``journal.json``, rewritten atomically at each step, and ``before/``, the bytes of
-the session files the adapter is about to replace (``session.json``, ``curriculum/suggestion.json``)::
+the session files the adapter is about to replace (``acquisition.json``, ``session.json``,
+``curriculum/suggestion.json``)::
 
     {"journal_version": 1, "step": "running" | "committing" | "committed" | "finished",
      "session": "/data/M1/s1", "subject": "M1", "store": "sqlite:///...", "started_at": "...",

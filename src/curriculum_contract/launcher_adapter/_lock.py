@@ -11,9 +11,8 @@ lock, so no lock file needs a pid or an age to be second-guessed.
   classic way to delete a lock file without two holders.
 - **The subject lock** is a file per subject in a lock directory beside a SQLite store
   (``<store>.locks/subject-<digest>.lock``), waited for with a bound (``SubjectBusy`` past it): the
-  second launch of a subject then reads the history the first one recorded. Other store URLs have no
-  cross-process lock here yet (``HistoryStore.subject_lock`` is the hook: PostgreSQL advisory locks
-  will plug in there).
+  second launch of a subject then reads the history the first one recorded. A PostgreSQL store takes a
+  server-side advisory lock instead (``_store_pg``), through the same ``HistoryStore.subject_lock``.
 
 Windows has no ``fcntl``: there the locks are no-ops (logged once).
 """

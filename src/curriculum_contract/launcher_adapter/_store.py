@@ -1,7 +1,8 @@
 """The history store: enrollments and launched sessions, through SQLAlchemy Core.
 
-A plain path means a SQLite file there; any SQLAlchemy URL works, so a PostgreSQL server shared by
-many rigs can follow without a rewrite. Three tables::
+A plain path means a SQLite file there (one rig); a ``postgresql+psycopg://`` URL a server every rig of
+a lab shares (docs/store.md). Four tables, their schema versioned and upgraded with Alembic
+(``_store_migrate``)::
 
     store_meta   key, value                      (schema_version)
     enrollments  one row per ``enroll``: subject, curriculum, stage, trainer_state, created_at
@@ -14,40 +15,33 @@ wins** (``attempts`` counts them) and the row keeps its id, so sessions stay in 
 first launched. SQLite runs in WAL mode with a busy timeout and takes its write lock up front
 (``BEGIN IMMEDIATE``), so launches for different subjects from several processes queue instead of
 failing. The launch-time reads of a SQLite store use the standard library (``_store_reads``);
-SQLAlchemy (and pandas, for :meth:`HistoryStore.history`) are imported on first use.
+SQLAlchemy (and pandas, for :meth:`HistoryStore.history`) are imported on first use. On PostgreSQL
+the per-subject lock is an advisory lock (``_store_pg``). The reads are in ``_store_queries``.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from ._errors import StoreError
 from ._json import loads_column
 from ._lock import store_lock_dir, subject_lock
 from ._messages import store_cannot_open
-from ._store_reads import SubjectRows, history_payload, read_sqlite, sqlite_file
-from ._store_schema import (
-    HISTORY_COLUMNS,
-    INSTALL_HINT,
-    SCHEMA_VERSION,
-    aware,
-    begin,
-    configure_sqlite,
-    import_sqlalchemy,
-    tables,
-)
+from ._store_pg import advisory_subject_lock, split_password, with_password
+from ._store_queries import StoreQueries, json_as_text, json_columns
+from ._store_reads import sqlite_file
+from ._store_schema import SCHEMA_VERSION, begin, configure_sqlite, import_sqlalchemy, tables
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from ..sdk import History
+__all__ = ["HistoryStore", "SessionRecord", "json_as_text", "now", "stage_name", "store_url"]
+_json_columns = json_columns  # the name the JSON-column tests import
 
 Status = Literal["ok", "skipped"]
 
@@ -100,12 +94,18 @@ def stage_name(trainer_state: Mapping[str, Any] | None) -> str | None:
     return stage.get("name") if isinstance(stage, Mapping) else None
 
 
-class HistoryStore:
-    """Enrollments and session records of subjects; safe to share between processes."""
+class HistoryStore(StoreQueries):
+    """Enrollments and session records of subjects; safe to share between processes and rigs.
 
-    def __init__(self, url: str | os.PathLike[str]) -> None:
-        self.url = store_url(url)
+    ``upgrade``: upgrade a store of an older schema version on open. By default a SQLite file is (a
+    copy kept beside it), a server's store is refused until ``curriculum-contract store upgrade``.
+    """
+
+    def __init__(self, url: str | os.PathLike[str], *, upgrade: bool | None = None) -> None:
+        #: The store's URL without its password: safe to print, log and write into journals.
+        self.url, self._password = split_password(store_url(url))
         self._sqlite_file = sqlite_file(self.url)
+        self._upgrade = self._sqlite_file is not None if upgrade is None else upgrade
         self._engine: Any = None
         self._lock = threading.Lock()
 
@@ -113,25 +113,33 @@ class HistoryStore:
         return f"HistoryStore({self.where!r})"
 
     @property
+    def sqlite_file(self) -> Path | None:
+        """The database file of a SQLite store, else None."""
+        return self._sqlite_file
+
+    @property
     def where(self) -> str:
         """The store's location for messages: the SQLite file, or the URL without its password."""
         if self.url.startswith("sqlite:///"):
             return self.url[len("sqlite:///") :]
-        if self._engine is not None:
-            return self._engine.url.render_as_string(hide_password=True)
         return self.url.split("@", 1)[-1] if "@" in self.url else self.url
 
     # -- connection -------------------------------------------------------------------------
     def _error(self, action: str, exc: BaseException) -> StoreError:
         detail = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        if self._password:  # a driver's message may quote the URL it was given
+            from urllib.parse import unquote
+
+            for secret in {self._password, unquote(self._password)}:
+                detail = detail.replace(secret, "***")
         if action == "open it":
             return StoreError(store_cannot_open(self.where, detail))
         return StoreError(f"history store {self.where}: could not {action}: {detail}")
 
     def _decoded(self, table: Any, row: Any) -> dict[str, Any]:
-        """``row`` (selected with :func:`_json_as_text`) as a dict, every JSON column decoded (``StoreError``)."""
+        """``row`` (selected with :func:`json_as_text`) as a dict, every JSON column decoded (``StoreError``)."""
         values = dict(row._mapping)
-        for name in values.keys() & _json_columns(table):
+        for name in json_columns(table).intersection(values):
             values[name] = loads_column(
                 values[name], where=self.where, table=table.name, row=values.get("id", "?"), column=name
             )
@@ -141,45 +149,62 @@ class HistoryStore:
         with self._lock:
             if self._engine is None:
                 self._engine = self._create_engine()
+                # A store dropped without close() still closes its pooled connections (a server counts them).
+                self._release = weakref.finalize(self, self._engine.dispose)
             return self._engine
 
-    def _create_engine(self) -> Any:
+    def _new_engine(self, **options: Any) -> Any:
         sa = import_sqlalchemy()
         try:
-            engine = sa.create_engine(self.url)
-        except Exception as exc:  # bad URL, missing driver
-            raise self._error("open it", exc) from exc
+            engine = sa.create_engine(with_password(self.url, self._password), **options)
+        except Exception as exc:  # bad URL, missing driver (the message may quote the URL: masked)
+            raise self._error("open it", exc) from None
         if engine.dialect.name == "sqlite":
             configure_sqlite(sa, engine)
+        return engine
+
+    def _prepared(self, engine: Any, *, upgrade: bool) -> int | None:
+        """``_store_migrate.prepare`` on ``engine``; disposes of it on failure."""
+        from ._store_migrate import prepare
+
         try:
-            self._create_schema(sa, engine)
+            option = self.where if self._sqlite_file is not None else self.url
+            return prepare(engine, self.where, upgrade=upgrade, store_option=option, sqlite_file=self._sqlite_file)
         except StoreError:
             engine.dispose()
             raise
         except Exception as exc:
             engine.dispose()
             raise self._error("open it", exc) from exc
+
+    def _create_engine(self) -> Any:
+        engine = self._new_engine(pool_pre_ping=self._sqlite_file is None)
+        self._prepared(engine, upgrade=self._upgrade)
         return engine
 
-    def _create_schema(self, sa: Any, engine: Any) -> None:
-        """Create the tables if missing; idempotent and safe when several processes race."""
-        from sqlalchemy.schema import CreateIndex, CreateTable
+    def schema_version(self) -> int | None:
+        """The store's schema version (None: nothing there yet), without creating or upgrading it."""
+        from ._store_migrate import schema_version
 
-        t = tables()
-        with begin(engine, write=True) as conn:
-            for name in ("meta", "enrollments", "sessions", "events"):
-                conn.execute(CreateTable(t[name], if_not_exists=True))
-                for index in t[name].indexes:
-                    conn.execute(CreateIndex(index, if_not_exists=True))
-            meta = t["meta"]
-            row = conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).first()
-            if row is None:
-                conn.execute(sa.insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise StoreError(
-                    f"history store {self.where} has schema version {row[0]}; "
-                    f"this adapter reads up to {SCHEMA_VERSION}: upgrade curriculum-contract"
-                )
+        if self._sqlite_file is not None and not self._sqlite_file.is_file():
+            return None
+        engine = self._new_engine()
+        try:
+            return schema_version(engine)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise self._error("open it", exc) from exc
+        finally:
+            engine.dispose()
+
+    def upgrade(self) -> tuple[int | None, int]:
+        """Bring the store to this release's schema in place (creating it if empty): (version before, after)."""
+        self.close()
+        engine = self._new_engine()
+        before = self._prepared(engine, upgrade=True)
+        engine.dispose()
+        return before, SCHEMA_VERSION
 
     @contextmanager
     def _connect(self, action: str, *, write: bool) -> Iterator[Any]:
@@ -192,26 +217,29 @@ class HistoryStore:
         except Exception as exc:
             sa = import_sqlalchemy()
             if isinstance(exc, sa.exc.SQLAlchemyError | engine.dialect.loaded_dbapi.Error):
-                raise self._error(action, exc) from exc
+                raise self._error(action, exc) from exc  # record_session retries on an IntegrityError cause
             raise
 
     def close(self) -> None:
         """Release pooled connections."""
         with self._lock:
             if self._engine is not None:
-                self._engine.dispose()
+                self._release()
                 self._engine = None
 
     def subject_lock(self, subject: str, *, wait_s: float) -> AbstractContextManager[None]:
         """Hold ``subject`` for a "read history, run, record" (``SubjectBusy`` past ``wait_s``).
 
-        A SQLite store locks a file per subject in ``<store>.locks/``. Other URLs have no lock here yet:
-        the hook for PostgreSQL advisory locks (``pg_advisory_lock``) is this method.
+        A SQLite store locks a file per subject in ``<store>.locks/``; a PostgreSQL store takes an
+        advisory lock on the server, so launchers on different rigs serialize too. Other URLs: none.
         """
         lock_dir = store_lock_dir(self._sqlite_file)
-        if lock_dir is None:
-            return nullcontext()
-        return subject_lock(lock_dir, subject, wait_s=wait_s)
+        if lock_dir is not None:
+            return subject_lock(lock_dir, subject, wait_s=wait_s)
+        engine = self._engine_ready()
+        if engine.dialect.name == "postgresql":
+            return advisory_subject_lock(engine, self.where, subject, wait_s=wait_s, error=self._error)
+        return nullcontext()
 
     # -- writes -----------------------------------------------------------------------------
     def record_event(
@@ -289,181 +317,3 @@ class HistoryStore:
                 if attempt == 2 or not isinstance(exc.__cause__, sa.exc.IntegrityError):
                     raise
         raise AssertionError("unreachable")
-
-    # -- reads ------------------------------------------------------------------------------
-    def _subject_rows(self, subject: str, session: str | None) -> SubjectRows:
-        """What the launch-time reads need about one subject, from one consistent read.
-
-        A SQLite store is read with the standard library's ``sqlite3`` (the same four queries), so a
-        launch imports SQLAlchemy only to record, while the curriculum runs; a test pins both readers
-        to the same answers.
-        """
-        if self._sqlite_file is not None:
-            return read_sqlite(self._sqlite_file, subject, session, self.where)
-        return self._read_core(subject, session)
-
-    def _read_core(self, subject: str, session: str | None) -> SubjectRows:
-        sa = import_sqlalchemy()
-        t = tables()
-        s, e = t["sessions"], t["enrollments"]
-        rows = SubjectRows()
-        with self._connect(f"read the history of {subject!r}", write=False) as conn:
-            if session is not None:
-                mark = conn.execute(
-                    sa.select(*_json_as_text(sa, s, "id", "input_trainer_state")).where(
-                        (s.c.subject == subject) & (s.c.session == session)
-                    )
-                ).first()
-                if mark is not None:
-                    marked = self._decoded(s, mark)
-                    rows.session_id, rows.session_input = marked["id"], marked["input_trainer_state"]
-            ok = (s.c.subject == subject) & (s.c.status == "ok")
-            rows.ok_sessions = [
-                self._decoded(s, row)
-                for row in conn.execute(sa.select(*_json_as_text(sa, s, *HISTORY_COLUMNS)).where(ok).order_by(s.c.id))
-            ]
-            last = conn.execute(
-                sa.select(*_json_as_text(sa, s, "id", "trainer_state", "finished_at"))
-                .where(ok)
-                .order_by(s.c.id.desc())
-                .limit(1)
-            ).first()
-            enrolled = conn.execute(
-                sa.select(*_json_as_text(sa, e, "id", "trainer_state", "created_at"))
-                .where(e.c.subject == subject)
-                .order_by(e.c.id.desc())
-                .limit(1)
-            ).first()
-        if last is not None:
-            rows.last_ok = (self._decoded(s, last)["trainer_state"], aware(last.finished_at))
-        if enrolled is not None:
-            rows.enrollment = (self._decoded(e, enrolled)["trainer_state"], aware(enrolled.created_at))
-        for row in rows.ok_sessions:
-            row["started_at"] = aware(row["started_at"])
-        return rows
-
-    def latest_trainer_state(self, subject: str, *, session: str | None = None) -> dict[str, Any] | None:
-        """The trainer state the subject starts its next session with, or None if unknown.
-
-        The newest of: the subject's latest enrollment, and the suggestion of its latest ``ok``
-        session. A session launched before (``session``) starts again from the state it started from.
-        """
-        return self._subject_rows(subject, session).starting_state()
-
-    def history_entries(
-        self, subject: str, curriculum_name: str | None = None, *, before_session: str | None = None
-    ) -> list[dict[str, Any]]:
-        """The subject's previous ``ok`` sessions, oldest first, as :class:`HistoryEntry` dicts.
-
-        ``before_session`` leaves out that session and, if it was launched before, every later one.
-        """
-        return self._subject_rows(subject, before_session).history(curriculum_name, before_session)
-
-    def starting_point(self, subject: str, *, session: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-        """For a launch, from one read: the starting trainer state and the history (JSON-ready) of its curriculum."""
-        rows = self._subject_rows(subject, session)
-        state = rows.starting_state()
-        curriculum = ((state or {}).get("curriculum") or {}).get("name")
-        return state, history_payload(subject, curriculum, rows.history(curriculum, session))
-
-    def history_payload(
-        self, subject: str, curriculum_name: str | None = None, *, before_session: str | None = None
-    ) -> dict[str, Any]:
-        """The contract's ``History`` document as JSON-ready data (see :meth:`history_document`)."""
-        entries = self.history_entries(subject, curriculum_name, before_session=before_session)
-        return history_payload(subject, curriculum_name, entries)
-
-    def history_document(
-        self, subject: str, curriculum_name: str | None = None, *, before_session: str | None = None
-    ) -> History:
-        """The contract's ``History`` of the subject: previous ``ok`` sessions, oldest first.
-
-        A subject without any is an explicit first session (``History.first``).
-        """
-        from ..sdk import History
-
-        return History.model_validate(self.history_payload(subject, curriculum_name, before_session=before_session))
-
-    def subjects(self) -> list[str]:
-        """Every subject the store knows (enrolled or launched), sorted."""
-        sa = import_sqlalchemy()
-        t = tables()
-        query = sa.union(sa.select(t["enrollments"].c.subject), sa.select(t["sessions"].c.subject))
-        with self._connect("list subjects", write=False) as conn:
-            return sorted(row[0] for row in conn.execute(query))
-
-    def session_rows(self, subject: str | None = None) -> list[dict[str, Any]]:
-        """Session records as plain dicts (JSON columns decoded), oldest first."""
-        sa = import_sqlalchemy()
-        s = tables()["sessions"]
-        query = sa.select(*_json_as_text(sa, s)).order_by(s.c.id)
-        if subject is not None:
-            query = query.where(s.c.subject == subject)
-        with self._connect("read the sessions", write=False) as conn:
-            rows = [self._decoded(s, row) for row in conn.execute(query)]
-        for row in rows:
-            for key in ("started_at", "finished_at"):
-                row[key] = aware(row[key])
-        return rows
-
-    def events(self, subject: str | None = None) -> list[dict[str, Any]]:
-        """Recorded events (re-enrollments, overrides, recoveries) as plain dicts, oldest first."""
-        sa = import_sqlalchemy()
-        e = tables()["events"]
-        query = sa.select(*_json_as_text(sa, e)).order_by(e.c.id)
-        if subject is not None:
-            query = query.where(e.c.subject == subject)
-        with self._connect("read the events", write=False) as conn:
-            rows = [self._decoded(e, row) for row in conn.execute(query)]
-        for row in rows:
-            row["created_at"] = aware(row["created_at"])
-        return rows
-
-    def enrollment_state(self, subject: str) -> dict[str, Any] | None:
-        """Where an enrolled subject stands now (its starting state), or None if the store knows nothing of it."""
-        return self._subject_rows(subject, None).starting_state()
-
-    def history(self, subject: str | None = None) -> pd.DataFrame:
-        """Session records as a DataFrame, oldest first, one ``metrics.<name>`` column per scalar metric.
-
-        The full suggestion and trainer states stay in the store (see :meth:`session_rows`).
-        """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise StoreError(f"history as a DataFrame needs pandas: {INSTALL_HINT}") from None
-        columns = [
-            "id", "subject", "session", "session_path", "status", "reason", "curriculum_name",
-            "curriculum_version", "curriculum_commit", "dialect", "stage_before", "stage_after",
-            "legacy", "attempts", "warnings", "started_at", "finished_at", "duration_s", "bootstrap_s",
-            "run_s", "metrics",
-        ]  # fmt: skip
-        records = []
-        for row in self.session_rows(subject):
-            record = {name: row[name] for name in columns}
-            for key, value in (row["metrics"] or {}).items():
-                if value is None or isinstance(value, bool | int | float | str):
-                    record[f"metrics.{key}"] = value
-            records.append(record)
-        frame = pd.DataFrame.from_records(records, columns=None if records else columns)
-        for key in ("started_at", "finished_at"):
-            frame[key] = pd.to_datetime(frame[key], utc=True)
-        return frame
-
-
-def _json_columns(table: Any) -> set[str]:
-    """The names of ``table``'s JSON columns."""
-    sa = import_sqlalchemy()
-    return {column.name for column in table.columns if isinstance(column.type, sa.JSON)}
-
-
-def _json_as_text(sa: Any, table: Any, *names: str) -> list[Any]:
-    """``table``'s columns ``names`` (all by default) to select, each JSON one as its text.
-
-    SQLAlchemy would decode a JSON column itself and a corrupt value would escape as a ``JSONDecodeError``;
-    selected as text, :meth:`HistoryStore._decoded` decodes it with :func:`loads_column` (a ``StoreError``
-    naming the table, the row and the column).
-    """
-    json_names = _json_columns(table)
-    columns = [table.c[name] for name in names] if names else list(table.columns)
-    return [sa.type_coerce(c, sa.Text).label(c.name) if c.name in json_names else c for c in columns]

@@ -15,6 +15,7 @@ from typing import Any
 from ._errors import StoreError
 from ._json import loads_column
 from ._messages import store_cannot_open
+from ._store_migrate import too_new
 from ._store_schema import HISTORY_COLUMNS, HISTORY_CONTRACT_VERSION, SCHEMA_VERSION, SQLITE_BUSY_TIMEOUT_MS, aware
 
 
@@ -71,7 +72,7 @@ def sqlite_file(url: str) -> Path | None:
     return Path(url[len(prefix) :])
 
 
-def read_sqlite(path: Path, subject: str, session: str | None, where: str) -> SubjectRows:
+def read_sqlite(path: Path, subject: str, session: str | None, where: str, *, history: bool = True) -> SubjectRows:
     """``HistoryStore._read_core`` with the standard library: the same queries, the same decoding."""
     import sqlite3
 
@@ -86,7 +87,7 @@ def read_sqlite(path: Path, subject: str, session: str | None, where: str) -> Su
     try:
         db.execute("BEGIN")  # one snapshot for every query
         try:
-            return _sqlite_queries(db, subject, session, where)
+            return _sqlite_queries(db, subject, session, where, history)
         finally:
             db.execute("ROLLBACK")
     except sqlite3.Error as exc:
@@ -95,7 +96,7 @@ def read_sqlite(path: Path, subject: str, session: str | None, where: str) -> Su
         db.close()
 
 
-def _sqlite_queries(db: Any, subject: str, session: str | None, where: str) -> SubjectRows:
+def _sqlite_queries(db: Any, subject: str, session: str | None, where: str, history: bool) -> SubjectRows:
     def when(text: str | None) -> datetime | None:
         return aware(datetime.fromisoformat(text)) if text is not None else None
 
@@ -108,10 +109,7 @@ def _sqlite_queries(db: Any, subject: str, session: str | None, where: str) -> S
         return rows  # an empty store: the first write creates the tables
     version = db.execute("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchone()
     if version is not None and int(version[0]) > SCHEMA_VERSION:
-        raise StoreError(
-            f"history store {where} has schema version {version[0]}; "
-            f"this adapter reads up to {SCHEMA_VERSION}: upgrade curriculum-contract"
-        )
+        raise too_new(where, int(version[0]))  # an older one is read as it is, and upgraded by the first write
     if session is not None:
         mark = db.execute(
             "SELECT id, input_trainer_state FROM sessions WHERE subject = ? AND session = ?", (subject, session)
@@ -120,7 +118,7 @@ def _sqlite_queries(db: Any, subject: str, session: str | None, where: str) -> S
             rows.session_id, rows.session_input = mark[0], decoded(mark[1], "sessions", mark[0], "input_trainer_state")
     columns = ", ".join(HISTORY_COLUMNS)
     query = f"SELECT {columns} FROM sessions WHERE subject = ? AND status = 'ok' ORDER BY id"
-    for row in db.execute(query, (subject,)):
+    for row in db.execute(query, (subject,)) if history else ():
         record = dict(zip(HISTORY_COLUMNS, row, strict=True))
         record["metrics"] = decoded(record["metrics"], "sessions", record["id"], "metrics")
         record["started_at"] = when(record["started_at"])

@@ -13,11 +13,13 @@ from ._errors import StoreError
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-#: Version of the store's tables; a store written by a newer adapter is refused.
-SCHEMA_VERSION = 1
+#: Version of the store's tables (``store_meta.schema_version``; the Alembic revision ``schema_<n>`` in
+#: ``_migrations/versions``): a store written by a newer adapter is refused, an older one upgraded.
+#: 1: release 0.2.0. 2: indexes for a subject's latest state and its history.
+SCHEMA_VERSION = 2
 #: ``contract_version`` of the history documents the store writes (== ``sdk.CONTRACT_VERSION``; a test
 #: pins it), so that feeding a session needs no pydantic import before the curriculum starts.
-HISTORY_CONTRACT_VERSION = "1.0.0"
+HISTORY_CONTRACT_VERSION = "1.1.0"
 #: SQLite waits this long for another process's write lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 INSTALL_HINT = "pip install 'curriculum-contract[launcher]'"
@@ -64,6 +66,7 @@ def tables() -> dict[str, Any]:
             sa.Column("trainer_state", sa.JSON, nullable=False),
             sa.Column("provenance", sa.JSON),
             sa.Column("created_at", when, nullable=False),
+            sa.Index("ix_enrollments_subject_id", "subject", "id"),
         )
         _TABLES["sessions"] = sa.Table(
             "sessions",
@@ -95,9 +98,10 @@ def tables() -> dict[str, Any]:
             sa.Column("run_s", sa.Float),
             sa.UniqueConstraint("subject", "session", name="uq_sessions_subject_session"),
             sa.CheckConstraint("status IN ('ok', 'skipped')", name="ck_sessions_status"),
+            # A subject's latest ok session (its state) and its ok history in order, without a scan.
+            sa.Index("ix_sessions_subject_status_id", "subject", "status", "id"),
         )
-        # Added after schema version 1 without changing it: a new table, created where missing, that an
-        # older adapter never reads. Re-enrollments, overridden subject mismatches, recovered launches.
+        # Re-enrollments, overridden subject mismatches, recovered launches.
         _TABLES["events"] = sa.Table(
             "events",
             md,
@@ -143,7 +147,10 @@ def configure_sqlite(sa: Any, engine: Any) -> None:
 
 @contextmanager
 def begin(engine: Any, *, write: bool) -> Iterator[sa.Connection]:
+    """A transaction: SQLite's write lock up front for a write; one snapshot for a PostgreSQL read."""
     with engine.connect() as conn:
         conn.execution_options(curriculum_write=write)
+        if not write and engine.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             yield conn

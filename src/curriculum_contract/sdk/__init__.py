@@ -19,7 +19,7 @@ from ._contract import (
     RuleReport,
     Suggestion,
 )
-from ._criteria import Condition, Criteria, MetricRef, current_history, metric
+from ._criteria import Condition, Criteria, current_history
 from ._errors import (
     CurriculumError,
     EvaluationError,
@@ -41,6 +41,9 @@ from ._layout import (
 )
 from ._main import main
 from ._notes import declare_asset, declare_undefined
+from ._pooling import Pooled, PooledRef, pooled
+from ._refs import MetricRef, metric
+from ._replay_contract import ReplayError, ReplayRequest, ReplayResult
 from ._session import ReplayStep, evaluate_session, replay, replay_steps, run_session
 from ._spec import CurriculumSpec
 
@@ -66,6 +69,11 @@ __all__ = [
     "MetricsError",
     "MigrationRequired",
     "OutputError",
+    "Pooled",
+    "PooledRef",
+    "ReplayError",
+    "ReplayRequest",
+    "ReplayResult",
     "ReplayStep",
     "RuleReport",
     "Suggestion",
@@ -78,6 +86,7 @@ __all__ = [
     "history_path",
     "main",
     "metric",
+    "pooled",
     "replay",
     "replay_steps",
     "run_session",

@@ -10,6 +10,7 @@ reason on stderr, through the package's one handler (``curriculum_contract._cli_
 import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -18,6 +19,7 @@ from .._files import write_text_atomic
 from .._text import parse_pairs
 from ._errors import UsageError
 from ._layout import SUGGESTION_FILE, trainer_state_path
+from ._simulate_command import simulate_command
 from ._spec import CurriculumSpec
 from ._stdout import guarded_stdout
 
@@ -185,4 +187,26 @@ def make_cli(load: SpecLoader) -> click.Group:
         with guarded_stdout() as stdout:
             stdout.write(committed_schema_text("history" if history else "suggestion"))
 
+    @cli.command()
+    @click.option(
+        "--input", "source", type=click.File("r", encoding="utf-8"), default="-", show_default=True,
+        help="JSON lines of replay requests (docs/contract.md, 'Batch replay'); - is stdin.",
+    )  # fmt: skip
+    @click.option("--curriculum", "name", help="Curriculum name; must match this program's.")
+    def replay(source: TextIO, name: str | None) -> None:
+        """Decide many sessions in one process: one replay request per input line, one result per output line."""
+        from ._replay import batch_failure, replay_requests
+
+        with guarded_stdout() as stdout:
+            spec = _select(load(), name, None)
+            failed, total = [], 0
+            for result, error in replay_requests(spec, source):
+                total += 1
+                stdout.write_document(result.model_dump_json())
+                if error is not None:
+                    failed.append((result, error))
+            if failed:
+                raise batch_failure(failed, total)
+
+    cli.add_command(simulate_command(load, lambda specs, name: _select(specs, name, None), _parse_opts))
     return cli

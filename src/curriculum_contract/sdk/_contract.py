@@ -15,7 +15,7 @@ from aind_behavior_curriculum import Metrics, TrainerState
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
 
 #: Semantic version of this contract. Consumers accept any document of the same major version.
-CONTRACT_VERSION = "1.0.0"
+CONTRACT_VERSION = "1.1.0"
 CONTRACT_MAJOR = 1
 
 _SEMVER = r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]*)?$"
@@ -56,10 +56,13 @@ class ConditionReport(_Strict):
     threshold: Scalar = Field(description="The value the metric is compared against.")
     transform: Literal["value", "abs"] = Field(default="value", description="Applied to each value first.")
     sessions: int = Field(ge=1, description="How many sessions, the current one last, the condition spans.")
-    mode: Literal["each", "mean"] = Field(
-        description="'each': every session must pass; 'mean': the mean over the sessions must pass."
+    mode: Literal["each", "mean", "pooled"] = Field(
+        description="'each': every session must pass; 'mean': the mean over the sessions must pass; "
+        "'pooled': one value computed from the sessions together must pass (e.g. one psychometric fit)."
     )
-    values: list[Scalar] = Field(description="The metric's values, oldest first; the current session last.")
+    values: list[Scalar] = Field(
+        description="The metric's values, oldest first; the current session last ('pooled': the one pooled value)."
+    )
     passed: bool = Field(description="Whether the condition held.")
     note: str | None = Field(default=None, description="Why it could not hold, e.g. too few sessions.")
 

@@ -6,6 +6,8 @@ condition spans several sessions, the subject's history::
     to_trained = Criteria(
         metric("n_trials") >= 200,
         (metric("performance_easy") >= 0.8).in_each_of_last(3),
+        (pooled("contrast_counts").psychometric("threshold") < 19).over_last(3),
+        (metric("bias_shift") > 5).mean_over_last(3, stage="current"),
         name="to_trained",
     )
 
@@ -13,6 +15,11 @@ condition spans several sessions, the subject's history::
 ``PolicyTransition`` of aind-behavior-curriculum. It serializes, as every DSL rule does, as the import
 path ``<module>.<name>``; so assign it to a module-level variable of the same name. While the SDK
 evaluates a session, each call reports the values and thresholds it compared.
+
+A window spans the last ``n`` sessions of the history, whatever their stage, or with ``stage="current"``
+only the sessions the subject ran in the stage it is in now (IBL's ephys criterion needs three sessions
+of the biased task, which is that stage's). A *pooled* condition (``pooled``, in ``_pooling``) computes
+one value from the window's sessions together, from per-session sufficient statistics in the metrics.
 """
 
 import contextlib
@@ -22,13 +29,15 @@ import operator
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from aind_behavior_curriculum import Metrics
 
 from ._contract import ConditionReport, History, Scalar
 
 Comparison = Literal[">=", ">", "<=", "<", "==", "!="]
+Mode = Literal["each", "mean", "pooled"]
+StageScope = Literal["any", "current"]
 
 _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
@@ -48,6 +57,8 @@ class EvaluationContext:
     undefined: Mapping[str, str] = field(default_factory=dict)
     """Why a metric of the current session is undefined, by name (from ``declare_undefined``)."""
     reports: dict[int, list[ConditionReport]] = field(default_factory=dict)
+    stage: str | None = None
+    """The stage the session ran in (the trainer state's), for windows over that stage's sessions."""
 
 
 _CONTEXT: contextvars.ContextVar[EvaluationContext | None] = contextvars.ContextVar("curriculum_context", default=None)
@@ -55,11 +66,11 @@ _CONTEXT: contextvars.ContextVar[EvaluationContext | None] = contextvars.Context
 
 @contextlib.contextmanager
 def evaluation_context(
-    history: History | None, undefined: Mapping[str, str] | None = None
+    history: History | None, undefined: Mapping[str, str] | None = None, stage: str | None = None
 ) -> Iterator[EvaluationContext]:
-    """Make ``history`` (and why metrics are undefined) visible to criteria evaluated inside the block,
-    and collect their reports."""
-    context = EvaluationContext(history=history, undefined=dict(undefined or {}))
+    """Make ``history`` (why metrics are undefined, the current stage) visible to criteria evaluated inside
+    the block, and collect their reports."""
+    context = EvaluationContext(history=history, undefined=dict(undefined or {}), stage=stage)
     token = _CONTEXT.set(context)
     try:
         yield context
@@ -77,54 +88,91 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+class Pool(Protocol):
+    """What a pooled condition compares: one value from the window's sessions together (see ``_pooling``)."""
+
+    sources: tuple[str, ...]
+
+    def compute(self, sessions: Sequence[Sequence[Any]]) -> tuple[float, str | None]:
+        """``sessions[i]``: each source's value in session ``i``, oldest first; the value, or NaN and why."""
+        ...
+
+
 @dataclass(frozen=True)
 class Condition:
-    """``<metric> <comparison> <threshold>``, optionally over the last ``sessions`` sessions."""
+    """``<metric> <comparison> <threshold>``, optionally over the last ``sessions`` sessions.
+
+    With ``pool`` set, ``metric`` is a label and the compared value is the pool's, over the window.
+    """
 
     metric: str
     comparison: Comparison
     threshold: Scalar
     transform: Literal["value", "abs"] = "value"
     sessions: int = 1
-    mode: Literal["each", "mean"] = "each"
+    mode: Mode = "each"
+    stage: StageScope = "any"
+    pool: Pool | None = field(default=None, compare=False)
 
-    def in_each_of_last(self, sessions: int) -> "Condition":
-        """Hold in each of the last ``sessions`` sessions, the current one included."""
-        return replace(self, sessions=_positive(sessions), mode="each")
+    def in_each_of_last(self, sessions: int, *, stage: StageScope = "any") -> "Condition":
+        """Hold in each of the last ``sessions`` sessions, the current one included (``stage="current"``:
+        the last ones run in the current stage)."""
+        return self._window(sessions, "each", stage)
 
-    def mean_over_last(self, sessions: int) -> "Condition":
+    def mean_over_last(self, sessions: int, *, stage: StageScope = "any") -> "Condition":
         """Hold for the mean over the last ``sessions`` sessions, the current one included."""
-        return replace(self, sessions=_positive(sessions), mode="mean")
+        return self._window(sessions, "mean", stage)
+
+    def over_last(self, sessions: int, *, stage: StageScope = "any") -> "Condition":
+        """A pooled condition: hold for the value pooled over the last ``sessions`` sessions."""
+        if self.pool is None:
+            raise ValueError(f"over_last pools a window: use pooled(...) for {self.metric!r}, or in_each_of_last")
+        return self._window(sessions, "pooled", stage)
+
+    def _window(self, sessions: int, mode: Mode, stage: StageScope) -> "Condition":
+        if (mode == "pooled") != (self.pool is not None):
+            raise ValueError(f"{self.metric!r} is pooled: use over_last(n)")
+        if stage not in ("any", "current"):
+            raise ValueError(f"stage must be 'any' or 'current', got {stage!r}")
+        return replace(self, sessions=_positive(sessions), mode=mode, stage=stage)
 
     def describe(self) -> str:
         subject = f"|{self.metric}|" if self.transform == "abs" else self.metric
         text = f"{subject} {self.comparison} {self.threshold}"
+        scope = " of this stage" if self.stage == "current" else ""
+        if self.mode == "pooled":
+            return f"{text} pooled over the last {self.sessions} sessions{scope}"
         if self.sessions == 1:
             return text
         if self.mode == "mean":
-            return f"mean of {text} over the last {self.sessions} sessions"
-        return f"{text} in each of the last {self.sessions} sessions"
+            return f"mean of {text} over the last {self.sessions} sessions{scope}"
+        return f"{text} in each of the last {self.sessions} sessions{scope}"
 
     def evaluate(
-        self, metrics: Metrics, history: History | None, undefined: Mapping[str, str] | None = None
+        self,
+        metrics: Metrics,
+        history: History | None,
+        undefined: Mapping[str, str] | None = None,
+        stage: str | None = None,
     ) -> ConditionReport:
         """Compare, and say what was compared; an undefined value never passes, and the note says why."""
-        current = getattr(metrics, self.metric, None)
-        if current is None and self.metric not in _fields(metrics):
-            raise AttributeError(f"criterion uses metric {self.metric!r}, which {type(metrics).__name__} does not have")
-        values: list[Scalar] = [_plain(current)]
-        note = None
-        if self.sessions > 1:
-            previous = [] if history is None else [entry.metrics.get(self.metric) for entry in history.sessions]
-            needed = self.sessions - 1
-            values = [_plain(v) for v in previous[-needed:]] + values
-            if history is None:
-                note = f"history missing: needs {self.sessions} sessions, has only the current one"
-            elif len(previous) < needed:
-                note = f"needs {self.sessions} sessions, history has {len(previous) + 1}"
-        if note is None:
-            note = self._undefined_note(values, undefined or {})
-        passed = note is None and self._passes(values)
+        names = self.pool.sources if self.pool is not None else (self.metric,)
+        for name in names:
+            if getattr(metrics, name, None) is None and name not in _fields(metrics):
+                raise AttributeError(f"criterion uses metric {name!r}, which {type(metrics).__name__} does not have")
+        previous, note = self._previous(history, stage)
+        rows = [[entry.metrics.get(name) for name in names] for entry in previous]
+        rows.append([getattr(metrics, name) for name in names])
+        if self.pool is not None:
+            # A pool's note either says why its value is undefined (NaN: fails) or qualifies a value.
+            value, reason = self._pooled(rows, undefined or {}) if note is None else (math.nan, None)
+            values: list[Scalar] = [_plain(value)]
+            passed = note is None and not _is_missing(value) and self._passes(values)
+            note = note or reason
+        else:
+            values = [_plain(row[0]) for row in rows]
+            note = note or self._undefined_note(values, undefined or {})
+            passed = note is None and self._passes(values)
         return ConditionReport(
             metric=self.metric,
             comparison=self.comparison,
@@ -136,6 +184,39 @@ class Condition:
             passed=passed,
             note=note,
         )
+
+    def _previous(self, history: History | None, stage: str | None) -> tuple[list[Any], str | None]:
+        """The previous sessions the window counts, oldest first, and why it is short (None: complete)."""
+        needed = self.sessions - 1
+        if needed == 0:
+            return [], None
+        if history is None:
+            return [], f"history missing: needs {self.sessions} sessions, has only the current one"
+        entries = list(history.sessions)
+        if self.stage == "current":
+            if stage is None:
+                return [], "the current stage is unknown: a window over this stage's sessions cannot be counted"
+            entries = [entry for entry in entries if entry.stage == stage]
+        counted = entries[-needed:]
+        if len(counted) < needed:
+            if self.stage == "current":
+                return counted, f"needs {self.sessions} sessions in stage {stage}, has {len(counted) + 1}"
+            return counted, f"needs {self.sessions} sessions, history has {len(counted) + 1}"
+        return counted, None
+
+    def _pooled(self, rows: Sequence[Sequence[Any]], undefined: Mapping[str, str]) -> tuple[float, str | None]:
+        assert self.pool is not None
+        for position, name in enumerate(self.pool.sources):
+            missing = sum(row[position] is None for row in rows[:-1])
+            if rows[-1][position] is None:
+                reason = undefined.get(name)
+                return math.nan, f"{name} is undefined in this session" + (f": {reason}" if reason else "")
+            if missing:
+                return math.nan, f"{name} is undefined in {missing} of the previous {len(rows) - 1} sessions"
+        value, reason = self.pool.compute(rows)
+        if reason is None and _is_missing(value):
+            reason = f"{self.metric} is undefined"
+        return value, reason
 
     def _undefined_note(self, values: Sequence[Scalar], undefined: Mapping[str, str]) -> str | None:
         if _is_missing(values[-1]):
@@ -173,46 +254,6 @@ def _plain(value: Any) -> Scalar:
     return str(value)
 
 
-@dataclass(frozen=True)
-class MetricRef:
-    """A metric by name, to be compared: ``metric("n_trials") >= 200``."""
-
-    name: str
-    transform: Literal["value", "abs"] = "value"
-
-    def abs(self) -> "MetricRef":
-        """Compare the absolute value (e.g. ``metric("bias").abs() < 10``)."""
-        return replace(self, transform="abs")
-
-    def _compare(self, comparison: Comparison, threshold: Scalar) -> Condition:
-        return Condition(self.name, comparison, threshold, transform=self.transform)
-
-    def __ge__(self, threshold: Scalar) -> Condition:  # type: ignore[override]
-        return self._compare(">=", threshold)
-
-    def __gt__(self, threshold: Scalar) -> Condition:  # type: ignore[override]
-        return self._compare(">", threshold)
-
-    def __le__(self, threshold: Scalar) -> Condition:  # type: ignore[override]
-        return self._compare("<=", threshold)
-
-    def __lt__(self, threshold: Scalar) -> Condition:  # type: ignore[override]
-        return self._compare("<", threshold)
-
-    def __eq__(self, threshold: object) -> Condition:  # type: ignore[override]
-        return self._compare("==", threshold)  # type: ignore[arg-type]
-
-    def __ne__(self, threshold: object) -> Condition:  # type: ignore[override]
-        return self._compare("!=", threshold)  # type: ignore[arg-type]
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-def metric(name: str) -> MetricRef:
-    """Refer to a field of the curriculum's ``Metrics`` in a ``Condition``."""
-    return MetricRef(name)
-
-
 class Criteria:
     """All of ``conditions`` must hold. A DSL rule (``Metrics -> bool``) that reports what it compared."""
 
@@ -230,7 +271,8 @@ class Criteria:
         context = _CONTEXT.get()
         history = context.history if context else None
         undefined = context.undefined if context else {}
-        reports = [condition.evaluate(metrics, history, undefined) for condition in self.conditions]
+        stage = context.stage if context else None
+        reports = [condition.evaluate(metrics, history, undefined, stage) for condition in self.conditions]
         if context is not None:
             context.reports[id(self)] = reports
         return all(report.passed for report in reports)

@@ -332,11 +332,12 @@ def _as_is(document: Any) -> Any:
 
 
 def _without_bookkeeping(history: Any) -> Any:
-    """A history document without the subject's id and the sessions' dates (what only a launcher knows)."""
+    """A history document without the subject's id and the sessions' dates (what only a launcher knows),
+    nor its contract version (a 1.0 sample feeds the curriculum what a 1.1 replay does)."""
     if not isinstance(history, dict) or not isinstance(history.get("sessions"), list):
         return history
     sessions = [{**entry, "date": None} if isinstance(entry, dict) else entry for entry in history["sessions"]]
-    return {**history, "subject_id": None, "sessions": sessions}
+    return {**history, "contract_version": None, "subject_id": None, "sessions": sessions}
 
 
 def _is_number(value: Any) -> bool:

@@ -52,6 +52,11 @@ def _read_json(path: Path, what: str) -> tuple[Any, str]:
 def read_trainer_state(spec: CurriculumSpec, path: Path) -> tuple[TrainerState, list[str]]:
     """The input trainer state at ``path`` for ``spec``'s curriculum, and any version warnings."""
     raw, text = _read_json(path, "input trainer state")
+    return parse_trainer_state(spec, raw, text, path)
+
+
+def parse_trainer_state(spec: CurriculumSpec, raw: Any, text: str, path: object) -> tuple[TrainerState, list[str]]:
+    """``read_trainer_state`` of a document already read (``raw`` parsed from ``text``); ``path`` says where."""
     if not isinstance(raw, dict):
         raise InputError(f"input trainer state at {path} is not a JSON object")
     curriculum = raw.get("curriculum")
@@ -79,7 +84,7 @@ def read_trainer_state(spec: CurriculumSpec, path: Path) -> tuple[TrainerState, 
     return state, warns
 
 
-def _version_warnings(spec: CurriculumSpec, path: Path, found: str) -> list[str]:
+def _version_warnings(spec: CurriculumSpec, path: object, found: str) -> list[str]:
     expected = spec.trainer.curriculum.version
     found_major, expected_major = found.split(".")[0], expected.split(".")[0]
     if found_major != expected_major:

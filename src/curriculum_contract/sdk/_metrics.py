@@ -102,6 +102,36 @@ def median_reaction_time(trials: pd.DataFrame, *, contrast: float | None = None)
     return float(np.median(rt[keep])) if keep.any() else math.nan
 
 
+def choice_counts(trials: pd.DataFrame, *, count_no_go_as_left: bool = False) -> list[list[float]]:
+    """Per signed contrast (percent, ascending): ``[contrast, trials, right choices]``, JSON-ready.
+
+    The sufficient statistics of the psychometric likelihood: carried in a session's metrics, they let
+    ``pooled(...).psychometric(...)`` fit several sessions at once without their trials. No-go trials are
+    left out, or with ``count_no_go_as_left`` counted as not rightward (IBL's ``compute_psychometric``).
+    """
+    contrast = _column(trials, "signed_contrast").to_numpy(dtype=np.float64) * 100.0
+    choice = _column(trials, "choice").to_numpy()
+    keep = np.ones(choice.shape, dtype=bool) if count_no_go_as_left else choice != 0
+    levels, inverse = np.unique(contrast[keep], return_inverse=True)
+    n = np.bincount(inverse, minlength=levels.size)
+    right = np.bincount(inverse, weights=(choice[keep] == 1), minlength=levels.size)
+    return [[float(c), int(t), int(r)] for c, t, r in zip(levels, n, right, strict=True)]
+
+
+def reaction_times(trials: pd.DataFrame, *, contrast: float = 0.0) -> list[float | None]:
+    """Reaction times (s) at one signed contrast, ascending, then ``None`` for each trial without a response.
+
+    A median does not decompose over sessions, so a session carries the values (the 0 % trials: some tens).
+    A no-go trial counts as slower than every response, as in IBL, whose no-go ends at the response
+    window; a response with an unknown reaction time is left out (``nanmedian``).
+    """
+    rt = _column(trials, "reaction_time").to_numpy(dtype=np.float64, na_value=np.nan)
+    at = _column(trials, "signed_contrast").to_numpy(dtype=np.float64) == contrast
+    no_go = _column(trials, "choice").to_numpy() == 0
+    responded = np.sort(rt[at & ~no_go & np.isfinite(rt)])
+    return [float(v) for v in responded] + [None] * int(np.count_nonzero(at & no_go))
+
+
 def session_duration(trials: pd.DataFrame) -> float:
     """Seconds from the earliest ``start_time`` to the latest ``end_time``; NaN if either is unknown."""
     start = _column(trials, "start_time").to_numpy(dtype=np.float64, na_value=np.nan)

@@ -208,7 +208,10 @@ def fit_counts(levels: np.ndarray, n: np.ndarray, k: np.ndarray) -> Psychometric
         solution = minimize(start, levels, n, k, solutions)
         if all(solution is not known for known in solutions):
             solutions += (solution,)
-    best = min(solutions, key=lambda s: s.at.nll)  # the first of equal values: deterministic
+    # Of equal values, the end a descent reached rather than a start on a plateau it never left (a step
+    # between levels: the grid's point and the threshold's bound are equally likely to the last digit);
+    # then the first: deterministic.
+    best = min(solutions, key=lambda s: (s.at.nll, -s.iterations))
     if best.converged:
         undefined = undefined_parameters(best, solutions, (levels, n, k), REPRODUCIBLE_TO, REPRODUCIBLE_ABS)
     else:

@@ -8,14 +8,21 @@ import json
 from importlib import resources
 from typing import Any
 
-SCHEMAS = {"suggestion": "suggestion-v1.schema.json", "history": "history-v1.schema.json"}
+SCHEMAS = {
+    "suggestion": "suggestion-v1.schema.json",
+    "history": "history-v1.schema.json",
+    "replay-request": "replay-request-v1.schema.json",
+    "replay-result": "replay-result-v1.schema.json",
+}
 
 
 def generate_schema(name: str) -> dict[str, Any]:
-    """The JSON Schema of document ``name`` ('suggestion' or 'history') from the pydantic models."""
+    """The JSON Schema of document ``name`` (a key of ``SCHEMAS``) from the pydantic models."""
     from ._contract import History, Suggestion
+    from ._replay_contract import ReplayRequest, ReplayResult
 
-    model = {"suggestion": Suggestion, "history": History}[name]
+    models = {"suggestion": Suggestion, "history": History, "replay-request": ReplayRequest}
+    model = {**models, "replay-result": ReplayResult}[name]
     schema = model.model_json_schema(mode="serialization")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"curriculum-contract/{SCHEMAS[name]}"

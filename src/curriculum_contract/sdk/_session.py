@@ -101,15 +101,37 @@ def evaluate_session(
     before = _file_states(data_directory)
     with collecting_notes() as notes:
         metrics = _compute_metrics(spec, data_directory, opts or {})
-    assets = notes.assets
-    undefined = _undefined_metrics(metrics, notes.undefined)
+    suggestion = decide(
+        spec, metrics, trainer_state, history,
+        data_directory=str(data_directory), undefined=notes.undefined, assets=notes.assets, warnings=warnings,
+    )  # fmt: skip
+    _check_untouched(data_directory, before, notes.assets)
+    return suggestion
+
+
+def decide(
+    spec: CurriculumSpec,
+    metrics: Metrics,
+    trainer_state: TrainerState,
+    history: History | None,
+    *,
+    data_directory: str,
+    undefined: Mapping[str, str] | None = None,
+    assets: Iterable[str] = (),
+    warnings: Iterable[str] = (),
+) -> Suggestion:
+    """The trainer's decision on ``metrics`` (computed now, or recorded: ``curriculum replay``), as the document.
+
+    ``undefined``: reasons the metrics function declared for its undefined values.
+    """
+    undefined = _undefined_metrics(metrics, undefined or {})
     # The DSL mutates the stage it evaluates and hands out the curriculum's own stage objects:
     # work on a copy and detach the result, so neither the caller's state nor the curriculum changes.
     trainer_state = trainer_state.model_copy(deep=True)
     stage_before, parameters_before = trainer_state.stage.name, task_parameters(trainer_state)
     rule = "the trainer"
     try:
-        with evaluation_context(history, undefined) as context:
+        with evaluation_context(history, undefined, stage=stage_before) as context:
             transitions, policy_transitions, chosen = explain(trainer_state, metrics, context)
             rule = "Trainer.evaluate"
             suggested = spec.trainer.evaluate(trainer_state, metrics).model_copy(deep=True)
@@ -126,7 +148,6 @@ def evaluate_session(
             f"the trainer chose stage {suggested.stage.name!r} but its rules say {expected!r}: "
             "a transition is not a pure function of the metrics"
         )
-    _check_untouched(data_directory, before, assets)
     all_warnings = list(warnings)
     all_warnings += [f"metric {name} is undefined: {reason}" for name, reason in undefined.items() if reason]
     if history is not None and history.curriculum_name not in (None, spec.name):
@@ -136,11 +157,11 @@ def evaluate_session(
         curriculum_name=spec.name,
         version=spec.package_version,
         dsl_version=aind_behavior_curriculum.__version__,
-        data_directory=str(data_directory),
+        data_directory=data_directory,
         trainer_state=suggested,
         metrics=metrics,
         decision=build_decision(stage_before, parameters_before, suggested, history, transitions, policy_transitions),
-        assets=assets,
+        assets=list(assets),
         warnings=all_warnings,
     )
 

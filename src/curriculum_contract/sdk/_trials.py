@@ -27,11 +27,22 @@ Where the table is found: ``load_trials`` takes a session's data directory and l
 in its ``behavior/`` folder, and takes the first that exists; or it takes a file path directly
 (``.parquet``, ``.csv``, ``.jsonl``/``.ndjson``). An empty JSON-lines file is a session with no trials;
 a CSV needs its header line.
+
+In memory (``preloaded_trials``): the simulator hands a session's table to the curriculum's unchanged
+metrics function without writing and reparsing it. Inside ``with preloaded_trials(directory, frame):``,
+``load_trials(directory)`` -- exactly that directory, nothing else -- returns ``coerce_trials(frame)``: the
+same checks and dtypes as a file, on a copy. The context is per thread (a ``ContextVar``) and nests; the
+object it yields says whether ``load_trials`` took the table (``used``): a metrics function that reads its
+files its own way did not, and needs the file written.
 """
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,9 +84,40 @@ def find_trials_file(data_directory: str | Path) -> Path:
     raise TrialsError(root, f"no trials file found (looked for {looked})")
 
 
+@dataclass
+class Preloaded:
+    """A trials table held in memory for one data directory; ``used``: ``load_trials`` returned it."""
+
+    directory: Path
+    trials: pd.DataFrame
+    used: bool = False
+
+
+_PRELOADED: ContextVar[Preloaded | None] = ContextVar("preloaded_trials", default=None)
+
+
+@contextmanager
+def preloaded_trials(data_directory: str | Path, trials: pd.DataFrame) -> Iterator[Preloaded]:
+    """Within the block, ``load_trials(data_directory)`` returns a checked copy of ``trials`` (no file read).
+
+    For the simulator: the session's table is already in memory, and the curriculum's metrics function,
+    which takes a directory, runs unchanged. Any other path is read from disk as usual.
+    """
+    preloaded = Preloaded(Path(data_directory).absolute(), trials)
+    token = _PRELOADED.set(preloaded)
+    try:
+        yield preloaded
+    finally:
+        _PRELOADED.reset(token)
+
+
 def load_trials(path: str | Path) -> pd.DataFrame:
     """Read a trials table from a data directory or a file and return it with canonical dtypes."""
     path = Path(path)
+    preloaded = _PRELOADED.get()
+    if preloaded is not None and path.absolute() == preloaded.directory:
+        preloaded.used = True
+        return coerce_trials(preloaded.trials, source=path / "trials (in memory)")
     if path.is_dir():
         path = find_trials_file(path)
     elif not path.exists():

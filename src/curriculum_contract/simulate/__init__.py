@@ -10,31 +10,71 @@ suggests, so a curriculum can be driven end to end without a rig::
 ``write_sample_sessions`` does the same into a curriculum repository's ``tests/data`` and records the
 golden replay's ``replay.json``.
 
+``Experiment`` trains a seeded population of model learners on a curriculum and tabulates how many sessions
+each stage takes (``curriculum simulate``; docs/simulate.md)::
+
+    results = Experiment(SPEC, learner="two_afc", subjects=50, sessions=40, seed=1).run().results()
+    results.summary  # per stage: reached, median sessions (censored rule), ...
+
 numpy and pandas only; every subject is deterministic given its seed and the parameters it is given.
 """
 
 from ._base import DEFAULT_START, SimulatedSubject
 from ._change_detection import ChangeDetectionSubject
+from ._compare import compare
+from ._errors import LearnerFailed, ResultsUnreadable, UnknownLearner
+from ._experiment import Experiment
+from ._learners import (
+    LEARNERS,
+    ChangeDetectionLearner,
+    Learner,
+    LearnerFactory,
+    LearnerParameters,
+    TwoAfcLearner,
+    change_detection_learner,
+    resolve_learner,
+    two_afc_learner,
+)
 from ._loop import TrainingStep, run_training, stage_changes
+from ._output import read_results, write_results
 from ._profiles import PROFILES, SubjectProfile, get_profile
+from ._results import ExperimentResults, SessionRecord
 from ._samples import write_sample_sessions
 from ._sessions import SESSION_FILE, SessionExistsError, SimulatedSession, write_session
 from ._subject import TwoAfcSubject
 
 __all__ = [
     "DEFAULT_START",
+    "LEARNERS",
     "PROFILES",
     "SESSION_FILE",
+    "ChangeDetectionLearner",
     "ChangeDetectionSubject",
+    "Experiment",
+    "ExperimentResults",
+    "Learner",
+    "LearnerFactory",
+    "LearnerFailed",
+    "LearnerParameters",
+    "ResultsUnreadable",
     "SessionExistsError",
+    "SessionRecord",
     "SimulatedSession",
     "SimulatedSubject",
     "SubjectProfile",
     "TrainingStep",
+    "TwoAfcLearner",
     "TwoAfcSubject",
+    "UnknownLearner",
+    "change_detection_learner",
+    "compare",
     "get_profile",
+    "read_results",
+    "resolve_learner",
     "run_training",
     "stage_changes",
+    "two_afc_learner",
+    "write_results",
     "write_sample_sessions",
     "write_session",
 ]

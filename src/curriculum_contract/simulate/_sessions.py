@@ -1,5 +1,5 @@
 """A simulated session, and writing it as a rig would: a data directory with a trials table and
-an AIND-style ``session.json``.
+an AIND ``session.json``.
 
 Layout of a written session (``<root>/behavior_<subject>_<YYYY-MM-DD_HH-MM-SS>/``):
 
@@ -8,11 +8,14 @@ Layout of a written session (``<root>/behavior_<subject>_<YYYY-MM-DD_HH-MM-SS>/`
     choice table of ``curriculum_contract.sdk._trials``, or the change-detection table documented in
     ``ChangeDetectionSubject``).
 ``session.json``
-    a subset of the fields of aind-data-schema's ``Session``: ``subject_id``, ``session_start_time``,
-    ``session_end_time``, ``session_type``, ``rig_id``, ``stimulus_epochs`` (one epoch with the task
-    parameters and the trial totals), ``reward_consumed_total`` and its unit, plus a ``simulation``
-    block with the subject's true latent parameters (ground truth for tests and plots; a real rig has
-    no such block).
+    valid aind-data-schema v1 ``Session`` metadata (``schema_version`` 1.1.2, checked against
+    aind-data-schema 1.4 by the tests): subject, times, session type, rig, one behavior data stream
+    and one stimulus epoch with the trial totals and the reward. v1, not v2's ``acquisition.json``,
+    because ``session.json`` is this module's documented file (``SESSION_FILE``, what the sample
+    writer and the launcher tests look for). The epoch's ``software`` names the simulator; its
+    ``parameters`` hold the task parameters the session ran (``task_parameters``) and a
+    ``simulation`` block with the subject's true latent parameters (ground truth for tests and plots;
+    a real rig has no such block). The epoch's ``script`` is left for the curriculum's annotation.
 
 A session directory is never overwritten: writing to an existing one is an error.
 """
@@ -33,6 +36,12 @@ from .._files import write_text_atomic
 
 TrialsFormat = Literal["csv", "parquet", "jsonl"]
 SESSION_FILE = "session.json"
+#: The aind-data-schema ``Session`` version the written ``session.json`` follows (aind-data-schema 1.4).
+SESSION_SCHEMA_VERSION = "1.1.2"
+_DESCRIBED_BY = (
+    "https://raw.githubusercontent.com/AllenNeuralDynamics/aind-data-schema/main/src/aind_data_schema/core/session.py"
+)
+_BEHAVIOR = {"name": "Behavior", "abbreviation": "behavior"}
 
 
 class SessionExistsError(FileExistsError):
@@ -74,40 +83,60 @@ class SimulatedSession:
         return f"behavior_{self.subject_id}_{self.start:%Y-%m-%d_%H-%M-%S}"
 
     def metadata(self) -> dict[str, Any]:
-        """The ``session.json`` document."""
+        """The ``session.json`` document: aind-data-schema v1 ``Session`` metadata (see the module doc)."""
         trials = self.trials
         rewards = trials["reward_volume_ul"] if "reward_volume_ul" in trials else pd.Series(dtype=float)
         finished = _finished(trials)
         total_reward = round(float(rewards.sum()), 3)
+        start, end = self.start.isoformat(), self.end.isoformat()
+        simulation = {
+            "profile": self.profile,
+            "session_index": self.session_index,
+            "ignored_parameters": list(self.ignored_parameters),
+            "truth": {k: _json_number(v) for k, v in self.truth.items()},
+        }
+        software = {
+            "name": "curriculum_contract.simulate",
+            "version": _version(),
+            "url": None,
+            "parameters": {"task_parameters": self.parameters, "simulation": simulation},
+        }
         epoch = {
+            "stimulus_start_time": start,
+            "stimulus_end_time": end,
             "stimulus_name": self.task,
-            "stimulus_start_time": self.start.isoformat(),
-            "stimulus_end_time": self.end.isoformat(),
+            "software": [software],
             "stimulus_modalities": ["Visual"],
-            "stimulus_parameters": [self.parameters],
+            "reward_consumed_during_epoch": total_reward,
+            "reward_consumed_unit": "microliter",
             "trials_total": len(trials),
             "trials_finished": finished,
             "trials_rewarded": int((rewards > 0).sum()),
-            "reward_consumed_during_epoch": total_reward,
         }
+        stream = {"stream_start_time": start, "stream_end_time": end, "stream_modalities": [_BEHAVIOR]}
         return {
-            "subject_id": self.subject_id,
-            "session_start_time": self.start.isoformat(),
-            "session_end_time": self.end.isoformat(),
+            "describedBy": _DESCRIBED_BY,
+            "schema_version": SESSION_SCHEMA_VERSION,
+            "experimenter_full_name": ["simulated"],
+            "session_start_time": start,
+            "session_end_time": end,
             "session_type": self.task,
             "rig_id": self.rig_id,
-            "experimenter_full_name": ["simulated"],
+            "subject_id": self.subject_id,
+            "data_streams": [stream],
             "stimulus_epochs": [epoch],
+            "mouse_platform_name": "simulated",
+            "active_mouse_platform": False,
             "reward_consumed_total": total_reward,
             "reward_consumed_unit": "microliter",
             "notes": "Simulated session (curriculum_contract.simulate); not real animal data.",
-            "simulation": {
-                "profile": self.profile,
-                "session_index": self.session_index,
-                "ignored_parameters": list(self.ignored_parameters),
-                "truth": {k: _json_number(v) for k, v in self.truth.items()},
-            },
         }
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
 
 
 def _finished(trials: pd.DataFrame) -> int:

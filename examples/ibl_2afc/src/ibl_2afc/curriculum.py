@@ -7,13 +7,12 @@ status does (``ibllib.pipes.training_status.pass_through_training_hierachy``: th
 below the previous one). A subject that degrades is an operator's decision (move it off curriculum or
 re-enroll it), not the curriculum's. ``tests/test_curriculum.py`` checks the graph has no backward edge.
 
-Two differences from IBL, both because a curriculum's stage sets the task parameters:
+**A subject may skip trained 1a**, as in IBL (``get_training_status`` checks criterion_1b first): from
+in training, ``to_trained_1b`` has priority over ``to_trained_1a``, so a subject that meets 1b's criteria
+goes straight to trained 1b.
 
-- IBL can give "trained 1a" and "trained 1b" on the same day (a subject may skip 1a). Here each stage
-  is one step: a subject that meets 1b's criteria while in training becomes trained 1a first, and
-  trained 1b after its next session.
-- Entering a stage resets the task parameters to that stage's (the DSL's rule), so trained 1a starts
-  at 2.0 uL, a mid-point of the adaptive reward's range, and adapts from there.
+Entering a stage resets the task parameters to that stage's (the DSL's rule), so trained 1a starts at
+2.0 uL, a mid-point of the adaptive reward's range, and adapts from there.
 """
 
 from aind_behavior_curriculum import Stage, Trainer, create_curriculum
@@ -45,6 +44,10 @@ STAGES = (IN_TRAINING, TRAINED_1A, TRAINED_1B, READY_FOR_EPHYS_RIG)
 
 IblChoiceWorld = create_curriculum(CURRICULUM_NAME, __version__, (ChoiceWorld,))
 CURRICULUM = IblChoiceWorld()
+for stage in STAGES:  # listed in IBL's order, whatever the order of the transitions
+    CURRICULUM.add_stage(stage)
+# The order of the calls is the transitions' priority: 1b first, as ibllib checks criterion_1b first.
+CURRICULUM.add_stage_transition(IN_TRAINING, TRAINED_1B, to_trained_1b)
 CURRICULUM.add_stage_transition(IN_TRAINING, TRAINED_1A, to_trained_1a)
 CURRICULUM.add_stage_transition(TRAINED_1A, TRAINED_1B, to_trained_1b)
 CURRICULUM.add_stage_transition(TRAINED_1B, READY_FOR_EPHYS_RIG, to_ready_for_ephys_rig)

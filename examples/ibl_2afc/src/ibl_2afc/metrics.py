@@ -10,6 +10,11 @@ the SDK's two-alternative choice format (``signed_contrast``, ``choice``, ``corr
 ``reward_volume_ul``
     water delivered on the trial, in microliters (0 on errors).
 
+For the training criteria, which IBL computes on the last three sessions pooled, a session also carries
+its sufficient statistics: the choice counts per signed contrast (all trials, a no-go counting as not
+rightward, as ibllib's ``compute_psychometric``), the same per biased block, and the reaction times of its
+zero-contrast trials (ibllib's ``compute_median_reaction_time``; a no-go counts as slower than any response).
+
 A value that cannot be computed (no easy trials, no biased blocks) or that the trials do not determine
 (a psychometric parameter the fit reports as undefined: too few contrast levels, a flat likelihood, an
 estimate at a bound) is ``None``, and a criterion on it does not pass; the document's warnings and the
@@ -25,11 +30,13 @@ from aind_behavior_curriculum import Metrics
 from curriculum_contract.sdk import declare_undefined
 from curriculum_contract.sdk.metrics import (
     PsychometricFit,
+    choice_counts,
     fit_psychometric,
     fraction_correct,
     fraction_correct_easy,
     load_trials,
     median_reaction_time,
+    reaction_times,
     session_duration,
     trial_count,
 )
@@ -64,6 +71,14 @@ class ChoiceWorldMetrics(Metrics):
     lapse_high_20: float | None = Field(description="lapse_high fitted on the 20 % left blocks.")
     lapse_low_80: float | None = Field(description="lapse_low fitted on the 80 % left blocks.")
     lapse_high_80: float | None = Field(description="lapse_high fitted on the 80 % left blocks.")
+    contrast_counts: list[list[float]] = Field(
+        description="[signed contrast %, trials, right choices] per level, no-go trials counted as not right (IBL)."
+    )
+    contrast_counts_20: list[list[float]] = Field(description="contrast_counts of the 20 % left blocks.")
+    contrast_counts_80: list[list[float]] = Field(description="contrast_counts of the 80 % left blocks.")
+    rt_zero_contrast: list[float | None] = Field(
+        description="Reaction times (s) of the zero-contrast trials, ascending; null for each no-go."
+    )
 
 
 def compute_metrics(data_directory: Path) -> ChoiceWorldMetrics:
@@ -96,7 +111,15 @@ def compute_metrics(data_directory: Path) -> ChoiceWorldMetrics:
         lapse_high_20=_defined(blocks[0.2].lapse_high) if biased else None,
         lapse_low_80=_defined(blocks[0.8].lapse_low) if biased else None,
         lapse_high_80=_defined(blocks[0.8].lapse_high) if biased else None,
+        contrast_counts=choice_counts(trials, count_no_go_as_left=True),
+        contrast_counts_20=_block_counts(trials, probability_left, 0.2),
+        contrast_counts_80=_block_counts(trials, probability_left, 0.8),
+        rt_zero_contrast=reaction_times(trials, contrast=0.0),
     )
+
+
+def _block_counts(trials: pd.DataFrame, probability_left: np.ndarray, block: float) -> list[list[float]]:
+    return choice_counts(trials[np.isclose(probability_left, block)], count_no_go_as_left=True)
 
 
 def _block_fit(trials: pd.DataFrame, probability_left: float, biased: bool) -> PsychometricFit:

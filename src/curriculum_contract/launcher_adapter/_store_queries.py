@@ -1,0 +1,224 @@
+"""The history store's reads: a subject's starting point at launch, records for people and status pages.
+
+A mixin of :class:`HistoryStore` (``_store``), which provides the connection (``_connect``), the
+decoding (``_decoded``) and the SQLite fast path (``_sqlite_file``). Whole-store reads stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._errors import StoreError
+from ._store_reads import SubjectRows, history_payload, read_sqlite
+from ._store_schema import HISTORY_COLUMNS, INSTALL_HINT, aware, import_sqlalchemy, tables
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..sdk import History
+
+
+class StoreQueries:
+    """The read methods of :class:`HistoryStore`."""
+
+    where: str
+    _sqlite_file: Path | None
+
+    def _connect(self, action: str, *, write: bool) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _decoded(self, table: Any, row: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _subject_rows(self, subject: str, session: str | None, *, history: bool = True) -> SubjectRows:
+        """What the launch-time reads need about one subject, from one consistent read.
+
+        A SQLite store is read with the standard library's ``sqlite3`` (the same four queries), so a
+        launch imports SQLAlchemy only to record, while the curriculum runs; a test pins both readers
+        to the same answers. ``history=False`` leaves the ok sessions out: the latest state alone is two index lookups.
+        """
+        if self._sqlite_file is not None:
+            return read_sqlite(self._sqlite_file, subject, session, self.where, history=history)
+        return self._read_core(subject, session, history=history)
+
+    def _read_core(self, subject: str, session: str | None, *, history: bool = True) -> SubjectRows:
+        sa = import_sqlalchemy()
+        t = tables()
+        s, e = t["sessions"], t["enrollments"]
+        rows = SubjectRows()
+        with self._connect(f"read the history of {subject!r}", write=False) as conn:
+            if session is not None:
+                mark = conn.execute(
+                    sa.select(*json_as_text(sa, s, "id", "input_trainer_state")).where(
+                        (s.c.subject == subject) & (s.c.session == session)
+                    )
+                ).first()
+                if mark is not None:
+                    marked = self._decoded(s, mark)
+                    rows.session_id, rows.session_input = marked["id"], marked["input_trainer_state"]
+            ok = (s.c.subject == subject) & (s.c.status == "ok")
+            if history:
+                query = sa.select(*json_as_text(sa, s, *HISTORY_COLUMNS)).where(ok).order_by(s.c.id)
+                rows.ok_sessions = [self._decoded(s, row) for row in conn.execute(query)]
+            last = conn.execute(
+                sa.select(*json_as_text(sa, s, "id", "trainer_state", "finished_at"))
+                .where(ok)
+                .order_by(s.c.id.desc())
+                .limit(1)
+            ).first()
+            enrolled = conn.execute(
+                sa.select(*json_as_text(sa, e, "id", "trainer_state", "created_at"))
+                .where(e.c.subject == subject)
+                .order_by(e.c.id.desc())
+                .limit(1)
+            ).first()
+        if last is not None:
+            rows.last_ok = (self._decoded(s, last)["trainer_state"], aware(last.finished_at))
+        if enrolled is not None:
+            rows.enrollment = (self._decoded(e, enrolled)["trainer_state"], aware(enrolled.created_at))
+        for row in rows.ok_sessions:
+            row["started_at"] = aware(row["started_at"])
+        return rows
+
+    def latest_trainer_state(self, subject: str, *, session: str | None = None) -> dict[str, Any] | None:
+        """The trainer state the subject starts its next session with, or None if unknown.
+
+        The newest of: the subject's latest enrollment, and the suggestion of its latest ``ok``
+        session. A session launched before (``session``) starts again from the state it started from.
+        """
+        return self._subject_rows(subject, session, history=False).starting_state()
+
+    def history_entries(
+        self, subject: str, curriculum_name: str | None = None, *, before_session: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The subject's previous ``ok`` sessions, oldest first, as :class:`HistoryEntry` dicts.
+
+        ``before_session`` leaves out that session and, if it was launched before, every later one.
+        """
+        return self._subject_rows(subject, before_session).history(curriculum_name, before_session)
+
+    def starting_point(self, subject: str, *, session: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """For a launch, from one read: the starting trainer state and the history (JSON-ready) of its curriculum."""
+        rows = self._subject_rows(subject, session)
+        state = rows.starting_state()
+        curriculum = ((state or {}).get("curriculum") or {}).get("name")
+        return state, history_payload(subject, curriculum, rows.history(curriculum, session))
+
+    def history_payload(
+        self, subject: str, curriculum_name: str | None = None, *, before_session: str | None = None
+    ) -> dict[str, Any]:
+        """The contract's ``History`` document as JSON-ready data (see :meth:`history_document`)."""
+        entries = self.history_entries(subject, curriculum_name, before_session=before_session)
+        return history_payload(subject, curriculum_name, entries)
+
+    def history_document(
+        self, subject: str, curriculum_name: str | None = None, *, before_session: str | None = None
+    ) -> History:
+        """The contract's ``History`` of the subject: previous ``ok`` sessions, oldest first.
+
+        A subject without any is an explicit first session (``History.first``).
+        """
+        from ..sdk import History
+
+        return History.model_validate(self.history_payload(subject, curriculum_name, before_session=before_session))
+
+    def subjects(self) -> list[str]:
+        """Every subject the store knows (enrolled or launched), sorted."""
+        sa = import_sqlalchemy()
+        t = tables()
+        query = sa.union(sa.select(t["enrollments"].c.subject), sa.select(t["sessions"].c.subject))
+        with self._connect("list subjects", write=False) as conn:
+            return sorted(row[0] for row in conn.execute(query))
+
+    def session_rows(self, subject: str | None = None) -> list[dict[str, Any]]:
+        """Session records as plain dicts (JSON columns decoded), oldest first."""
+        return list(self.iter_session_rows(subject))
+
+    def iter_session_rows(
+        self, subject: str | None = None, *, columns: Sequence[str] | None = None, batch: int = 500
+    ) -> Iterator[dict[str, Any]]:
+        """Session records oldest first, ``batch`` rows at a time (a server-side cursor on PostgreSQL).
+
+        Only ``columns`` (default: all) are read and decoded: a whole-store read in bounded memory,
+        without decoding the suggestions and trainer states it does not print.
+        """
+        s = tables()["sessions"]
+        yield from self._stream(s, "read the sessions", subject, columns, batch, ("started_at", "finished_at"))
+
+    def events(self, subject: str | None = None) -> list[dict[str, Any]]:
+        """Recorded events (re-enrollments, overrides, recoveries) as plain dicts, oldest first."""
+        return list(self._stream(tables()["events"], "read the events", subject, None, 500, ("created_at",)))
+
+    def _stream(
+        self, table: Any, action: str, subject: str | None, columns: Sequence[str] | None, batch: int,
+        times: tuple[str, ...],
+    ) -> Iterator[dict[str, Any]]:  # fmt: skip
+        sa = import_sqlalchemy()
+        query = sa.select(*json_as_text(sa, table, *(columns or ()))).order_by(table.c.id)
+        if subject is not None:
+            query = query.where(table.c.subject == subject)
+        with self._connect(action, write=False) as conn:
+            for row in conn.execution_options(yield_per=batch).execute(query):
+                values = self._decoded(table, row)
+                for key in times:
+                    if key in values:
+                        values[key] = aware(values[key])
+                yield values
+
+    def enrollment_state(self, subject: str) -> dict[str, Any] | None:
+        """Where an enrolled subject stands now (its starting state), or None if the store knows nothing of it."""
+        return self._subject_rows(subject, None, history=False).starting_state()
+
+    def history(self, subject: str | None = None) -> pd.DataFrame:
+        """Session records as a DataFrame, oldest first, one ``metrics.<name>`` column per scalar metric.
+
+        The full suggestion and trainer states stay in the store (see :meth:`session_rows`).
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise StoreError(f"history as a DataFrame needs pandas: {INSTALL_HINT}") from None
+        columns = [
+            "id", "subject", "session", "session_path", "status", "reason", "curriculum_name",
+            "curriculum_version", "curriculum_commit", "dialect", "stage_before", "stage_after",
+            "legacy", "attempts", "warnings", "started_at", "finished_at", "duration_s", "bootstrap_s",
+            "run_s", "metrics",
+        ]  # fmt: skip
+        records = []
+        for row in self.iter_session_rows(subject, columns=columns):
+            record = {name: row[name] for name in columns}
+            for key, value in (row["metrics"] or {}).items():
+                if value is None or isinstance(value, bool | int | float | str):
+                    record[f"metrics.{key}"] = value
+            records.append(record)
+        frame = pd.DataFrame.from_records(records, columns=None if records else columns)
+        for key in ("started_at", "finished_at"):
+            frame[key] = pd.to_datetime(frame[key], utc=True)
+        return frame
+
+
+_JSON_COLUMNS: dict[str, frozenset[str]] = {}
+
+
+def json_columns(table: Any) -> frozenset[str]:
+    """The names of ``table``'s JSON columns (computed once per table: every row read asks)."""
+    names = _JSON_COLUMNS.get(table.name)
+    if names is None:
+        sa = import_sqlalchemy()
+        names = _JSON_COLUMNS[table.name] = frozenset(c.name for c in table.columns if isinstance(c.type, sa.JSON))
+    return names
+
+
+def json_as_text(sa: Any, table: Any, *names: str) -> list[Any]:
+    """``table``'s columns ``names`` (all by default) to select, each JSON one as its text.
+
+    SQLAlchemy would decode a JSON column itself and a corrupt value would escape as a ``JSONDecodeError``;
+    selected as text, :meth:`HistoryStore._decoded` decodes it with :func:`loads_column` (a ``StoreError``
+    naming the table, the row and the column).
+    """
+    json_names = json_columns(table)
+    columns = [table.c[name] for name in names] if names else list(table.columns)
+    return [sa.type_coerce(c, sa.Text).label(c.name) if c.name in json_names else c for c in columns]

@@ -1,0 +1,27 @@
+"""The simulator's errors: members of the SDK's family (``CurriculumError``), raised by ``curriculum simulate``.
+
+::
+
+    CurriculumError
+    ├── UsageError
+    │   └── UnknownLearner    (2)  --learner is neither built in nor module:attribute of a factory
+    ├── InputError
+    │   └── ResultsUnreadable (3)  a results directory (--compare) is missing, unreadable or of another population
+    └── LearnerFailed         (5)  a learner raised, or returned something other than a trials table
+"""
+
+from ..sdk._errors import CurriculumError, ExitCode, InputError, UsageError
+
+
+class UnknownLearner(UsageError):
+    """The learner named is neither built in nor an importable ``module:attribute`` of a learner factory."""
+
+
+class ResultsUnreadable(InputError):
+    """A simulation results directory is missing, unreadable, or holds another population than the one compared."""
+
+
+class LearnerFailed(CurriculumError, RuntimeError):
+    """A simulated learner raised, or returned something other than a trials table or a SimulatedSession."""
+
+    exit_code = ExitCode.EVALUATION

@@ -1,0 +1,226 @@
+"""A population experiment: a seeded population of model learners trained on a curriculum, in one process.
+
+In the spirit of CompNeuroPy's ``CompNeuroExp``: ``run()`` drives the simulations (override it to design
+another protocol from ``train_subject``), ``results()`` returns the tables. Each session is what a rig and its
+launcher would do, without the processes: the learner runs the current stage's task parameters, its trials
+are written to a scratch data directory, the curriculum's real metrics function reads them and its real
+trainer decides (``sdk._session.evaluate_session``, the same call as ``curriculum run``), and the session joins
+the subject's history. The metrics function's one input is a directory: the simulator makes one (with the
+session's small ``session.json`` for a ``SimulatedSession``; a scratch directory removed after the
+evaluation) and hands the trials to ``load_trials`` in memory (``sdk._trials.preloaded_trials``: the same
+checks and dtypes as reading the file), so no table is written and reparsed. ``keep_sessions`` writes
+``trials.csv`` too. The trainer state and the history stay in memory.
+
+``workers`` processes (default: one per core; 1 = in-process) train the subjects: a subject's learner
+depends only on the seed and its index, so the tables are identical whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import tempfile
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from aind_behavior_curriculum import TrainerState
+
+from ..sdk._contract import History
+from ..sdk._session import evaluate_session, next_history
+from ..sdk._spec import CurriculumSpec
+from ..sdk._trials import preloaded_trials
+from ._errors import LearnerFailed
+from ._learners import Learner, LearnerFactory, LearnerParameters, resolve_learner
+from ._results import ExperimentResults, SessionRecord
+from ._sessions import SESSION_FILE, SimulatedSession
+
+
+def stage_order(spec: CurriculumSpec) -> list[str]:
+    """The stages in training order: by the longest path of transitions from enrollment (a transition back
+    is ignored), ties in breadth-first order; the DSL's own order is a set's. Unreachable stages last, by name."""
+    curriculum = spec.trainer.curriculum
+    targets = {
+        stage.name: [target.name for _rule, target in curriculum.see_stage_transitions(stage)]
+        for stage in curriculum.see_stages()
+    }
+    first = spec.enroll().stage.name
+    seen, queue, depth = [first], [first], {first: 0}
+    while queue:
+        name = queue.pop(0)
+        for target in targets.get(name, []):
+            if target not in seen:
+                seen.append(target)
+                queue.append(target)
+    for _ in range(len(seen)):  # relax: a stage sits after every stage that leads to it (cycles: bounded)
+        for name in seen:
+            for target in targets.get(name, []):
+                if target != first and seen.index(target) > 0 and depth.get(target, 0) < depth[name] + 1 <= len(seen):
+                    depth[target] = depth[name] + 1
+    ordered = sorted(seen, key=lambda name: (depth.get(name, 0), seen.index(name)))
+    return ordered + sorted(set(targets) - set(seen))
+
+
+@dataclass
+class Experiment:
+    """Train ``subjects`` seeded learners for ``sessions`` sessions each on ``spec``'s curriculum.
+
+    The same ``seed`` (and arguments) gives the same population and identical tables. ``learner`` is a
+    built-in name (``two_afc``, ``change_detection``), ``module:attribute`` of a factory, or a factory.
+    ``keep_sessions`` keeps every session's data directory there (with its ``trials.csv``) instead of removing
+    it. ``workers``: processes training the subjects (None: one per core; 1: in this process).
+    """
+
+    spec: CurriculumSpec
+    learner: str | LearnerFactory = "two_afc"
+    subjects: int = 20
+    sessions: int = 40
+    seed: int = 0
+    parameters: LearnerParameters = field(default_factory=LearnerParameters)
+    opts: Mapping[str, str] = field(default_factory=dict)
+    keep_sessions: Path | None = None
+    workers: int | None = None
+    records: list[SessionRecord] = field(default_factory=list, init=False)
+    _needs_file: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.subjects < 1 or self.sessions < 1:
+            raise ValueError(f"subjects and sessions must be >= 1, got {self.subjects} and {self.sessions}")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        self.learner_name, self.factory = resolve_learner(self.learner)
+
+    def subject_id(self, index: int) -> str:
+        return f"sim-{index + 1:03d}"
+
+    def make_learner(self, index: int) -> Learner:
+        """Subject ``index``'s learner: its generator depends only on the seed and the index."""
+        rng = np.random.default_rng([self.seed, index])
+        return self.factory(self.subject_id(index), rng, self.parameters)
+
+    def run(self) -> Experiment:
+        """Train every subject from enrollment (override to run another protocol); returns ``self``."""
+        self.records = [record for records in self.map_subjects(self.train_subject) for record in records]
+        return self
+
+    def map_subjects(self, train: Callable[[int], list[SessionRecord]]) -> list[list[SessionRecord]]:
+        """``train(index)`` for every subject, in index order, spread over ``workers`` processes."""
+        workers = min(self.subjects, self.workers or default_workers())
+        if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+            return [train(index) for index in range(self.subjects)]
+        global _TRAIN  # the forked workers inherit it: the spec and the learner need not be picklable
+        _TRAIN = train
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                # imap: results in index order, so a failure is that of the first failing subject, as in-process
+                return list(pool.imap(_train_in_worker, range(self.subjects)))
+        finally:
+            _TRAIN = None
+
+    def train_subject(
+        self, index: int, *, sessions: int | None = None, start: TrainerState | None = None
+    ) -> list[SessionRecord]:
+        """The closed loop of one subject: ``sessions`` sessions from ``start`` (default: enrollment)."""
+        subject_id, learner = self.subject_id(index), self.make_learner(index)
+        state = start or self.spec.enroll()
+        history = History.first(subject_id=subject_id, curriculum_name=self.spec.name)
+        root = self.keep_sessions or Path(tempfile.mkdtemp(prefix="curriculum-simulate-"))
+        records: list[SessionRecord] = []
+        try:
+            for number in range(1, (sessions or self.sessions) + 1):
+                parameters = state.stage.task.task_parameters.model_dump(mode="json")
+                session = self._session(learner, subject_id, number, parameters)
+                directory, trials = self._write(session, root, f"{subject_id}_session_{number:03d}")
+                suggestion = self._evaluate(directory, trials, state, history)
+                if self.keep_sessions is None:
+                    shutil.rmtree(directory)
+                stage, after = state.stage.name, suggestion.trainer_state.stage.name
+                metrics = suggestion.metrics.model_dump(mode="json")
+                records.append(SessionRecord(subject_id, number, stage, after, metrics))
+                history = next_history(history, directory.name, stage, suggestion)
+                state = suggestion.trainer_state
+        finally:
+            if self.keep_sessions is None:
+                shutil.rmtree(root, ignore_errors=True)
+        return records
+
+    def results(self) -> ExperimentResults:
+        """The tables of the last ``run()`` (running it first if it has not run)."""
+        if not self.records:
+            self.run()
+        return ExperimentResults.from_records(self.records, stage_order(self.spec), self.sessions, self.description())
+
+    def description(self) -> dict[str, Any]:
+        """What the results were made from (``run.json``): enough to rerun the same population."""
+        return {
+            "curriculum": self.spec.name,
+            "curriculum_version": self.spec.package_version,
+            "learner": self.learner_name,
+            "parameters": vars(self.parameters),
+            "subjects": self.subjects,
+            "sessions": self.sessions,
+            "seed": self.seed,
+            "opts": dict(self.opts),
+        }
+
+    def _session(
+        self, learner: Learner, subject_id: str, number: int, parameters: dict[str, Any]
+    ) -> pd.DataFrame | SimulatedSession:
+        where = f"learner {self.learner_name} of subject {subject_id}, session {number}"
+        try:
+            session = learner.run_session(parameters)
+        except Exception as error:
+            raise LearnerFailed(
+                f"{where} failed with parameters {json.dumps(parameters)}: {type(error).__name__}: {error}",
+                traceback.format_exc(),
+            ) from error
+        if not isinstance(session, pd.DataFrame | SimulatedSession):
+            raise LearnerFailed(f"{where} returned a {type(session).__name__}, not a DataFrame or SimulatedSession")
+        return session
+
+    def _evaluate(self, directory: Path, trials: pd.DataFrame, state: TrainerState, history: History) -> Any:
+        """The real evaluation; the trials in memory, unless the metrics read the file their own way."""
+        if not self._needs_file:
+            try:
+                with preloaded_trials(directory, trials) as preloaded:
+                    suggestion = evaluate_session(self.spec, directory, state, history, opts=self.opts)
+            except Exception:
+                if preloaded.used:
+                    raise
+            if preloaded.used:
+                return suggestion
+            self._needs_file = True  # from now on (deterministically the same in every worker)
+        if not (directory / "trials.csv").is_file():
+            trials.to_csv(directory / "trials.csv", index=False)
+        return evaluate_session(self.spec, directory, state, history, opts=self.opts)
+
+    def _write(self, session: pd.DataFrame | SimulatedSession, root: Path, name: str) -> tuple[Path, pd.DataFrame]:
+        """The session's data directory (``session.json`` for a ``SimulatedSession``; ``trials.csv`` when kept)."""
+        is_simulated = isinstance(session, SimulatedSession)
+        directory = root / (session.name if is_simulated else name)
+        trials = session.trials if is_simulated else session
+        directory.mkdir(parents=True)
+        if self.keep_sessions is not None:
+            trials.to_csv(directory / "trials.csv", index=False)
+        if is_simulated:
+            (directory / SESSION_FILE).write_text(json.dumps(session.metadata(), indent=2) + "\n", encoding="utf-8")
+        return directory, trials
+
+
+def default_workers() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+_TRAIN: Callable[[int], list[SessionRecord]] | None = None
+
+
+def _train_in_worker(index: int) -> list[SessionRecord]:
+    assert _TRAIN is not None, "set by Experiment.map_subjects before the fork"
+    return _TRAIN(index)

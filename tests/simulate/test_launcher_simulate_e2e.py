@@ -1,0 +1,51 @@
+"""``curriculum-contract simulate --compare HEAD~1`` for real: a generated curriculum, a stricter threshold in a
+second commit, both versions trained on the same population in their own uv environments."""
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "template"))
+from template_helpers import commit_as_tester, git, render  # noqa: E402
+
+from curriculum_contract.scaffold._process import uv_executable  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+STRICTER = ('(metric("fraction_correct_easy") >= 0.8).in_each_of_last(2),\n    name="to_all_contrasts"',
+            '(metric("fraction_correct_easy") >= 0.95).in_each_of_last(2),\n    name="to_all_contrasts"')  # fmt: skip
+
+
+def test_a_stricter_threshold_graduates_later_than_the_previous_commit(tmp_path: Path) -> None:
+    project = render(tmp_path / "my-curriculum")
+    subprocess.run([uv_executable(), "lock", "--quiet"], cwd=project, check=True, capture_output=True)
+    git(project, "add", "-A")
+    commit_as_tester(project, "lock")
+    curriculum = next((project / "src").glob("*/curriculum.py"))
+    text = curriculum.read_text(encoding="utf-8")
+    assert STRICTER[0] in text
+    curriculum.write_text(text.replace(*STRICTER), encoding="utf-8")
+    commit_as_tester(project, "stricter easy-contrast criterion")
+
+    out = tmp_path / "sim"
+    args = ["simulate", "--curriculum", str(project), "--compare", "HEAD~1", "--subjects", "8",
+            "--sessions", "14", "--seed", "3", "--out", str(out), "--resamples", "500"]  # fmt: skip
+    code = "import sys; from curriculum_contract._cli import main; main(sys.argv[1:])"
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False,
+                          env={**os.environ}, timeout=1500)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "HEAD~1" in done.stdout and "95% CI" in done.stdout
+
+    with (out / "comparison.csv").open(encoding="utf-8") as table:
+        rows = {row["stage"]: row for row in csv.DictReader(table)}
+    row = rows["all_contrasts"]
+    before, after = row["median_a"], row["median_b"]
+    assert before != "", rows
+    assert after == "" or int(after) > int(before), rows
+    assert row["ci_low"] != "" or "unbounded" in row["note"] or "no interval" in row["note"], rows
+    assert (out / "A" / "summary.csv").is_file() and (out / "B" / "summary.csv").is_file()

@@ -1,0 +1,42 @@
+"""A two-stage curriculum whose one threshold a test can make stricter: ``spec(0.8)`` or ``spec(0.95)``."""
+
+from pathlib import Path
+from typing import Literal
+
+from aind_behavior_curriculum import Metrics, Stage, Task, TaskParameters, Trainer, create_curriculum
+from pydantic import Field
+
+from curriculum_contract.sdk import Criteria, CurriculumSpec, metric
+from curriculum_contract.sdk.metrics import fraction_correct_easy, load_trials, trial_count
+
+
+class TinyMetrics(Metrics):
+    n_trials: int = Field(description="Trials.")
+    fraction_correct_easy: float = Field(description="Fraction correct on easy trials.")
+
+
+def compute_metrics(data_directory: Path) -> TinyMetrics:
+    trials = load_trials(data_directory)
+    return TinyMetrics(n_trials=trial_count(trials), fraction_correct_easy=fraction_correct_easy(trials, 0.5))
+
+
+class TinyParameters(TaskParameters):
+    contrasts: list[float] = Field(description="Contrasts.")
+
+
+class TinyTask(Task):
+    name: Literal["TinyTask"] = "TinyTask"
+    task_parameters: TinyParameters
+
+
+to_trained_080 = Criteria((metric("fraction_correct_easy") >= 0.80).in_each_of_last(2), name="to_trained_080")
+to_trained_095 = Criteria((metric("fraction_correct_easy") >= 0.95).in_each_of_last(2), name="to_trained_095")
+
+
+def spec(threshold: float) -> CurriculumSpec:
+    """The curriculum with its one transition at ``threshold`` (0.8 or 0.95)."""
+    training = Stage(name="training", task=TinyTask(task_parameters=TinyParameters(contrasts=[1.0, 0.5])))
+    trained = Stage(name="trained", task=TinyTask(task_parameters=TinyParameters(contrasts=[1.0, 0.5, 0.25, 0.0])))
+    curriculum = create_curriculum("Tiny", "1.0.0", (TinyTask,))()
+    curriculum.add_stage_transition(training, trained, {0.8: to_trained_080, 0.95: to_trained_095}[threshold])
+    return CurriculumSpec(trainer=Trainer(curriculum), metrics=compute_metrics, version=f"1.0.0+t{threshold}")
