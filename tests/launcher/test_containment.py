@@ -5,6 +5,7 @@ Bounds are generous polls (a loaded machine makes things slower, never different
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -72,12 +74,9 @@ def _start_launcher(spec: dict) -> subprocess.Popen[str]:
     )
 
 
-def test_a_launcher_killed_by_sigkill_takes_the_curriculum_and_its_children_with_it(
-    project: Path, program_for, store_path: Path, enrolled, tmp_path: Path
-) -> None:
-    enrolled("M1")
-    session = make_session(tmp_path / "root" / "sessions", "M1_s1")
-    before = tree_digest(session)
+@contextlib.contextmanager
+def _lingering_launch(project: Path, program_for, store_path: Path, session: Path) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """A launch in its own process whose curriculum has started a child and a daemon; SIGKILLed after the block."""
     spec = {
         "project": str(project), "program": str(program_for("linger").executable), "session": str(session),
         "subject": "M1", "store": str(store_path),
@@ -85,11 +84,22 @@ def test_a_launcher_killed_by_sigkill_takes_the_curriculum_and_its_children_with
     launcher = _start_launcher(spec)
     try:
         assert wait_until(lambda: len(_pids(session)) == 3), "the curriculum started its child and its daemon"
-        launcher.kill()  # SIGKILL: no cleanup in the launcher at all
+        yield
     finally:
+        launcher.kill()
         launcher.wait()
         launcher.stdout.close()  # type: ignore[union-attr]
         launcher.stderr.close()  # type: ignore[union-attr]
+
+
+def test_a_launcher_killed_by_sigkill_takes_the_curriculum_and_its_children_with_it(
+    project: Path, program_for, store_path: Path, enrolled, tmp_path: Path
+) -> None:
+    enrolled("M1")
+    session = make_session(tmp_path / "root" / "sessions", "M1_s1")
+    before = tree_digest(session)
+    with _lingering_launch(project, program_for, store_path, session):
+        pass  # then SIGKILL: no cleanup in the launcher at all
     for pid in _pids(session):  # the daemon, the program, its child
         assert wait_gone(pid), f"process {pid} of the curriculum outlived its launcher"
     from curriculum_contract.launcher_adapter._unfinished import recover
@@ -123,24 +133,13 @@ def test_a_killed_launchers_session_lock_is_held_until_nothing_of_the_run_is_lef
     enrolled("M1")
     session = make_session(tmp_path / "root" / "sessions", "M1_s1")
     lock = session_lock_path(session)
-    spec = {
-        "project": str(project), "program": str(program_for("linger").executable), "session": str(session),
-        "subject": "M1", "store": str(store_path),
-    }  # fmt: skip
-    launcher = _start_launcher(spec)
-    try:
-        assert wait_until(lambda: len(_pids(session)) == 3), "the curriculum started its child and its daemon"
+    with _lingering_launch(project, program_for, store_path, session):
         program = _pids(session)[0]
         supervisor = _parent_of(program)
         held = _open_paths(supervisor)
         assert str(lock) in held, f"the supervisor does not hold the session lock: {sorted(held)}"
         assert any(".curriculum-preserve-" in path for path in held), f"nor the preserve folder's: {sorted(held)}"
         assert str(lock) not in _open_paths(program), "the curriculum itself must not hold the launcher's lock"
-        launcher.kill()
-    finally:
-        launcher.wait()
-        launcher.stdout.close()  # type: ignore[union-attr]
-        launcher.stderr.close()  # type: ignore[union-attr]
     assert wait_until(lambda: session_lock_free(session)), "the session lock was never released"
     for pid in _pids(session):
         assert gone(pid), f"process {pid} of the curriculum was alive after the session lock was released"

@@ -99,7 +99,9 @@ def signal_name(number: int) -> str:
 class AdapterError(ContractError):
     """Root of the adapter's errors (never raised itself). ``str(error)`` is the one-line reason."""
 
-    commands = ("curriculum-contract launch", "curriculum-contract enroll", "curriculum-contract history")
+    commands = tuple(
+        f"curriculum-contract {name}" for name in ("launch", "enroll", "history", "recover", "store", "simulate")
+    )
     _family_root = True
 
 
