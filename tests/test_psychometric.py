@@ -505,3 +505,22 @@ def test_the_fit_never_imports_scipy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True", "False"]
+
+
+def test_the_plain_python_derivatives_match_central_differences_of_the_likelihood() -> None:
+    """``evaluate`` (a loop over levels, not numpy) against finite differences of ``nll_at``: 1e-5 relative."""
+    from curriculum_contract.sdk._psychometric_model import evaluate, nll_at
+
+    levels, n, k = draw_counts(500, (5.0, 20.0, 0.1, 0.05), seed=5)
+    for x in ([5.0, math.log(20.0), 0.1, 0.05], [-30.0, math.log(60.0), 0.02, 0.3], [12.0, math.log(4.0), 0.2, 0.1]):
+        point = evaluate(np.array(x), levels, n, k)
+        assert point.nll == pytest.approx(nll_at(np.array(x), levels, n, k), rel=1e-13)
+        steps = np.array([1e-4, 1e-6, 1e-7, 1e-7])
+        for i in range(4):
+            up, down = np.array(x), np.array(x)
+            up[i] += steps[i]
+            down[i] -= steps[i]
+            slope = (nll_at(up, levels, n, k) - nll_at(down, levels, n, k)) / (2 * steps[i])
+            assert point.gradient[i] == pytest.approx(slope, rel=1e-5, abs=1e-5)
+            column = (evaluate(up, levels, n, k).gradient - evaluate(down, levels, n, k).gradient) / (2 * steps[i])
+            np.testing.assert_allclose(point.hessian[:, i], column, rtol=1e-5, atol=1e-3)

@@ -46,9 +46,14 @@ _LAZY_COMMANDS: dict[str, str] = {
     "enroll": "curriculum_contract.launcher_adapter._cli:enroll",
     "launch": "curriculum_contract.launcher_adapter._cli:launch",
     "history": "curriculum_contract.launcher_adapter._cli:history",
+    "recompute": "curriculum_contract.launcher_adapter._recompute_cli:recompute",
     "recover": "curriculum_contract.launcher_adapter._cli:recover",
+    "sync": "curriculum_contract.launcher_adapter._sync_cli:sync",
+    "override": "curriculum_contract.launcher_adapter._override_cli:override",
     "store": "curriculum_contract.launcher_adapter._store_cli:store",
     "simulate": "curriculum_contract.launcher_adapter._simulate:simulate",
+    "migrate": "curriculum_contract.launcher_adapter._migrate_cli:migrate",
+    "whatif": "curriculum_contract.launcher_adapter._whatif_cli:whatif",
     "serve": "curriculum_contract.status._cli:serve",
 }
 

@@ -35,7 +35,9 @@ from this tree and checked by tests/test_errors.py)::
     │   ├── SubjectBusy           (TimeoutError)      (13) another launch held the subject's lock too long
     │   ├── SubjectMismatch                           (13) the session's own inputs name another subject
     │   ├── AlreadyEnrolled                           (2)  `enroll` of a subject the store already knows
-    │   └── SessionFileRefused                        (13) an input or output file of the session is a FIFO, symlink...
+    │   ├── SessionFileRefused                        (13) an input or output file of the session is a FIFO, symlink...
+    │   ├── SubjectOffCurriculum                      (19) a trainer took the subject off the curriculum: not run
+    │   └── DependencyMissing     (ImportError)       (15) an optional package the command needs (pyarrow)
     ├── ScaffoldError         scaffold                (1)  `curriculum-contract new | update | template-cache`
     │   ├── InvalidAnswer         (ValueError)        (2)  a bad answer, an unknown --data key, a bad requirement
     │   ├── DestinationError      (FileExistsError)   (2)  DEST not empty, not generated, has changes
@@ -86,6 +88,7 @@ class CommandExit(IntEnum):
     COMMAND_FAILED = 16
     CONFLICTS = 17
     DEMO = 18
+    OFF_CURRICULUM = 19
 
 
 def one_line(text: str) -> str:

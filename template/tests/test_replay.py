@@ -5,21 +5,21 @@ added in the wrong order) fails here, in CI, instead of weeks later on the rigs.
 compared exactly, metrics within a tolerance (numbers may differ in their last digits between machines).
 """
 
-from sample_sessions import GOLDEN, replayed
+from sample_sessions import golden, replayed
 
 
 def test_subject_progresses_as_recorded() -> None:
-    GOLDEN.assert_progresses_as_recorded(replayed())
+    golden().assert_progresses_as_recorded(replayed())
 
 
 def test_metrics_are_as_recorded() -> None:
-    GOLDEN.assert_metrics_as_recorded(replayed())
+    golden().assert_metrics_as_recorded(replayed())
 
 
 def test_the_replay_changes_stage() -> None:
-    assert len(set(GOLDEN.expected_stages)) > 1, "replay.json must record at least one stage change"
+    assert len(set(golden().expected_stages)) > 1, "replay.json must record at least one stage change"
 
 
 def test_sample_inputs_are_what_a_launcher_would_place() -> None:
     """So ``curriculum run --path`` on one sample suggests what the replay does."""
-    GOLDEN.assert_inputs_as_fed(replayed())
+    golden().assert_inputs_as_fed(replayed())

@@ -6,7 +6,9 @@ starts this module with a fixed behaviour (the adapter runs programs with a clea
 the behaviour is baked into the script rather than passed through a variable).
 
 Behaviours: ok, legacy, fail, hang, junk, wrong_shape, edit, delete, outside, signal, asset,
-two_documents, flood (100 MB on stdout), invalid_json (a Python repr), replace (trials.csv renamed
+two_documents, replay_fail (``replay`` fails its second line), strict (``replay`` advances at twice
+``ADVANCE_AT``), no_replay (a contract 1.0 program: ``replay`` is an unknown command), flood (100 MB on
+stdout), invalid_json (a Python repr), replace (trials.csv renamed
 over by a new file, as pandas-style "atomic saves" do), wipe (the whole session directory removed),
 delete_video / edit_video (the session's ``video.avi`` removed / overwritten in place), daemon (a
 double-forked ``setsid`` daemon that edits trials.csv after the program exits), slow (sleeps
@@ -153,6 +155,42 @@ def suggest(data: Path, state_file: Path, legacy: bool) -> dict:
     return json.loads(suggestion.model_dump_json())
 
 
+def replay(lines: list[str], behaviour: str) -> int:
+    """``curriculum replay`` (contract section 8) from recorded metrics: a chain per subject, in order."""
+    from curriculum_contract.sdk import CONTRACT_VERSION, Decision, Suggestion
+
+    state = None
+    for number, line in enumerate((line for line in lines if line.strip()), start=1):
+        request = json.loads(line)
+        if request.get("trainer_state") is not None:
+            state = TRAINER.trainer_state_model.model_validate_json(json.dumps(request["trainer_state"]))
+        elif state is None:
+            state = TRAINER.create_enrollment()
+        if behaviour == "replay_fail" and number == 2:
+            error = {"exit_code": 3, "reason": "metrics do not fit FakeMetrics"}
+            print(json.dumps({"contract_version": CONTRACT_VERSION, "line": number, "session": request["session"],
+                              "subject_id": request["subject_id"], "suggestion": None, "error": error}))  # fmt: skip
+            return 3
+        metrics = FakeMetrics.model_validate(request["metrics"])
+        after = TRAINER.evaluate(state, metrics)
+        if behaviour == "strict" and metrics.n_trials < 2 * ADVANCE_AT:
+            after = state
+        before, now = state.stage.name, after.stage.name
+        decision = Decision(
+            stage_before=before, stage_after=now, stage_changed=before != now, history="present",
+            previous_sessions=0, transitions=[], policy_transitions=[], policies=[], summary=f"{before} -> {now}",
+        )  # fmt: skip
+        suggestion = Suggestion(
+            contract_version=CONTRACT_VERSION, curriculum_name=CURRICULUM.name, version=VERSION, dsl_version="0.0.42",
+            data_directory=f"recorded:{request['session']}", trainer_state=after, metrics=metrics, decision=decision,
+        )  # fmt: skip
+        print(json.dumps({"contract_version": CONTRACT_VERSION, "line": number, "session": request["session"],
+                          "subject_id": request["subject_id"], "suggestion": json.loads(suggestion.model_dump_json()),
+                          "error": None}))  # fmt: skip
+        state = after
+    return 0
+
+
 def main(argv: list[str], behaviour: str = "ok") -> int:
     parser = argparse.ArgumentParser(prog="curriculum")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -161,11 +199,18 @@ def main(argv: list[str], behaviour: str = "ok") -> int:
     run.add_argument("--input-trainer-state", type=Path)
     run.add_argument("--curriculum")
     run.add_argument("--opt", action="append", default=[])
+    replayed = commands.add_parser("replay")
+    replayed.add_argument("--input", type=Path, required=True)
+    replayed.add_argument("--curriculum")
     init = commands.add_parser("init")
     init.add_argument("--stage")
     init.add_argument("--curriculum")
     args = parser.parse_args(argv)
 
+    if args.command == "replay" and behaviour == "no_replay":
+        parser.error("argument command: invalid choice: 'replay' (choose from 'run', 'init')")
+    if args.command == "replay":
+        return replay(args.input.read_text(encoding="utf-8").splitlines(), behaviour)
     if args.command == "init":
         if behaviour == "junk":
             print("hello, not json")

@@ -263,8 +263,9 @@ def test_a_corrupt_value_in_any_json_column_is_a_store_error_naming_it(tmp_path:
     readers = {
         "session_rows": lambda: store.session_rows("M1"),
         "events": lambda: store.events("M1"),
-        "read_core": lambda: store._read_core("M1", "s1"),
-        "read_sqlite": lambda: read_sqlite(path, "M1", "s1", store.where),
+        # a relaunch of s1 (its recorded input state) and the next session (from s1's row), with the events
+        "read_core": lambda: [store._read_core("M1", session) for session in ("s1", "s2")],
+        "read_sqlite": lambda: [read_sqlite(path, "M1", session, store.where) for session in ("s1", "s2")],
     }
     reached = []
     for name, read in readers.items():
@@ -276,7 +277,7 @@ def test_a_corrupt_value_in_any_json_column_is_a_store_error_naming_it(tmp_path:
     store.close()
     # the launch-time readers decode the columns a launch starts from; session_rows and events all of theirs
     launch_time = {("enrollments", "trainer_state"), ("sessions", "trainer_state"), ("sessions", "metrics")}
-    launch_time.add(("sessions", "input_trainer_state"))
+    launch_time |= {("sessions", "input_trainer_state"), ("events", "detail")}  # a relaunch; state-setting events
     expected = {"sessions": ["session_rows"], "events": ["events"], "enrollments": []}[table]
     if (table, column) in launch_time:
         expected = [*expected, "read_core", "read_sqlite"]

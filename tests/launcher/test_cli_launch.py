@@ -55,6 +55,7 @@ def test_enroll_launch_history(run, tmp_path: Path) -> None:
     assert result.stdout.splitlines() == [
         "M1 M1_s2: stage_a -> stage_b (stage changed)",
         "decision: stage_a -> stage_b: n_trials=10 (advance at 5)",
+        "parameter reward_ul: 3.0 -> 2.0",
         f"suggestion: {session / 'curriculum' / 'suggestion.json'}",
     ]
 
@@ -68,6 +69,7 @@ def test_enroll_launch_history(run, tmp_path: Path) -> None:
         "curriculum",
         "finished",
         "(UTC)",
+        "n_trials",
         "reason",
     ]
     assert "stage_a -> stage_b" in table[2] and "FakeCurriculum 0.3.0" in table[2]

@@ -63,8 +63,8 @@ def test_schema_is_created_once_and_reopening_keeps_rows(store_path: Path) -> No
         tables = {row[0] for row in db.execute("select name from sqlite_master where type='table'")}
         assert {"enrollments", "sessions", "store_meta"} <= tables
         assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
-        assert db.execute("select value from store_meta where key='schema_version'").fetchone()[0] == "2"
-        assert db.execute("select version_num from alembic_version").fetchall() == [("schema_2",)]
+        assert db.execute("select value from store_meta where key='schema_version'").fetchone()[0] == "3"
+        assert db.execute("select version_num from alembic_version").fetchall() == [("schema_3",)]
 
 
 def test_latest_trainer_state_follows_enrollments_and_ok_sessions(backend: str) -> None:
@@ -152,7 +152,7 @@ def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
 def test_a_store_from_a_newer_adapter_is_refused(backend: str) -> None:
     HistoryStore(backend).record_enrollment("M1", _state("a"))
     _execute(backend, "update store_meta set value='99' where key='schema_version'")
-    newer = r"schema version 99, newer than this curriculum-contract's 2: upgrade curriculum-contract"
+    newer = r"schema version 99, newer than this curriculum-contract's 3: upgrade curriculum-contract"
     with pytest.raises(StoreError, match=newer):
         HistoryStore(backend).subjects()
     with pytest.raises(StoreError, match=newer):
@@ -161,7 +161,7 @@ def test_a_store_from_a_newer_adapter_is_refused(backend: str) -> None:
         HistoryStore(backend).upgrade()
     with pytest.raises(StoreError, match=newer):
         HistoryStore(backend).record_session(_record("M1", "s1"))
-    _execute(backend, "update store_meta set value='2' where key='schema_version'")
+    _execute(backend, "update store_meta set value='3' where key='schema_version'")
     assert HistoryStore(backend).session_rows() == [], "nothing was written while refused"
 
 

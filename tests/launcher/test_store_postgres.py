@@ -17,6 +17,7 @@ from pg_server import admin_execute, with_database
 from curriculum_contract._cli import main
 from curriculum_contract.launcher_adapter._errors import StoreError, SubjectBusy
 from curriculum_contract.launcher_adapter._store import HistoryStore
+from curriculum_contract.launcher_adapter._store_schema import SCHEMA_VERSION
 
 PASSWORD = "s3cret-Rig-pw"
 
@@ -112,7 +113,7 @@ def test_a_password_never_shows(rig_role: tuple[str, str], tmp_path: Path, monke
     url_file.write_text(secret_url + "\n")
     env = {"CURRICULUM_CONTRACT_STORE_FILE": str(url_file), "CURRICULUM_CONTRACT_STORE": None}
     created = runner.invoke(main, ["store", "upgrade"], env=env)
-    assert created.exit_code == 0 and "created at schema version 2" in created.output, created.output
+    assert created.exit_code == 0 and f"created at schema version {SCHEMA_VERSION}" in created.output, created.output
     listed = runner.invoke(main, ["history", "--json"], env=env)
     assert listed.exit_code == 0 and listed.output == "[]\n"
     store = HistoryStore(secret_url)

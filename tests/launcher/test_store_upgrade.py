@@ -22,6 +22,12 @@ from curriculum_contract.launcher_adapter._store_schema import SCHEMA_VERSION, t
 
 FIXTURE = Path(__file__).parent / "data" / "store-fixtures" / "schema-1.sqlite"
 V1_TABLES = ("store_meta", "enrollments", "sessions", "events")
+#: The columns schema 3 added to ``sessions``: left out where rows are compared with schema 1's.
+V3_COLUMNS = ("session_time", "generation", "superseded_by")
+
+
+def _v1_columns(columns: list[str]) -> str:
+    return ", ".join(c for c in columns if c not in V3_COLUMNS)
 
 
 def _fixture_copy(tmp_path: Path) -> Path:
@@ -33,7 +39,10 @@ def _fixture_copy(tmp_path: Path) -> Path:
 def _sqlite_rows(path: Path) -> dict[str, list[tuple]]:
     """Every row of schema 1's tables, every column, as SQLite holds them."""
     with sqlite3.connect(path) as db:
-        rows = {name: db.execute(f"SELECT * FROM {name} ORDER BY 1").fetchall() for name in V1_TABLES}
+        rows = {}
+        for name in V1_TABLES:
+            columns = [row[1] for row in db.execute(f"PRAGMA table_info({name})")]
+            rows[name] = db.execute(f"SELECT {_v1_columns(columns)} FROM {name} ORDER BY 1").fetchall()
     db.close()
     return rows
 
@@ -91,6 +100,11 @@ def test_a_schema_1_store_upgrades_in_place_every_row_kept_and_readable(tmp_path
     assert store.latest_trainer_state("M3", session="M3_4")["n"] == 4, "a repeated launch: the state it started from"
     assert [e.session for e in store.history_document("M1", "Fixture").sessions] == ["M1_0", "M1_1", "M1_2", "M1_4"]
     assert HistoryStore(path).upgrade() == (SCHEMA_VERSION, SCHEMA_VERSION), "a second upgrade changes nothing"
+    with sqlite3.connect(path) as db:
+        added = db.execute("SELECT count(*) FROM sessions WHERE session_time = started_at AND generation = 1 "
+                           "AND superseded_by IS NULL").fetchone()[0]  # fmt: skip
+    db.close()
+    assert added == 18, "schema 3 backfills session_time from started_at: the order stays the launch order"
 
 
 def test_a_rigs_sqlite_store_upgrades_on_its_first_write(tmp_path: Path) -> None:
@@ -151,7 +165,11 @@ def _load_fixture(url: str) -> None:
 def _server_rows(url: str) -> dict[str, list]:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        rows = {n: [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {n} ORDER BY 1"))] for n in V1_TABLES}
+        rows = {}
+        for n in V1_TABLES:
+            columns = [c["name"] for c in sa.inspect(conn).get_columns(n)]
+            query = sa.text(f"SELECT {_v1_columns(columns)} FROM {n} ORDER BY 1")
+            rows[n] = [tuple(r) for r in conn.execute(query)]
     engine.dispose()
     return rows
 
@@ -163,7 +181,8 @@ def test_a_schema_1_store_on_a_server_is_refused_until_store_upgrade(pg_url: str
     with pytest.raises(StoreError) as refused:
         HistoryStore(pg_url).subjects()
     message = str(refused.value)
-    assert "schema version 1, older than this curriculum-contract's 2: run `curriculum-contract store upgrade" in (
+    older = f"schema version 1, older than this curriculum-contract's {SCHEMA_VERSION}"
+    assert f"{older}: run `curriculum-contract store upgrade" in (
         message
     )
     assert "--store postgresql+psycopg://postgres@" in message and password not in message
@@ -172,9 +191,9 @@ def test_a_schema_1_store_on_a_server_is_refused_until_store_upgrade(pg_url: str
     runner = CliRunner()
     result = runner.invoke(main, ["store", "upgrade"], env={"CURRICULUM_CONTRACT_STORE": pg_url})
     assert result.exit_code == 0, result.output
-    assert "upgraded from schema version 1 to 2" in result.output and password not in result.output
+    assert f"upgraded from schema version 1 to {SCHEMA_VERSION}" in result.output and password not in result.output
     after = _server_rows(pg_url)
-    assert after.pop("store_meta") == [("schema_version", "2")]
+    assert after.pop("store_meta") == [("schema_version", str(SCHEMA_VERSION))]
     assert after == {k: v for k, v in before.items() if k != "store_meta"}, "every row kept"
     engine = sa.create_engine(pg_url)
     assert _schema_diff(engine) == []
@@ -200,7 +219,8 @@ def test_concurrent_upgrades_of_one_server_store_run_it_once(pg_url: str) -> Non
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    assert sorted(results) == [(1, 2), (2, 2), (2, 2), (2, 2)], "one upgraded it; the others found it done"
+    v = SCHEMA_VERSION
+    assert sorted(results) == [(1, v), (v, v), (v, v), (v, v)], "one upgraded it; the others found it done"
     assert len(_server_rows(pg_url)["sessions"]) == 18
 
 
@@ -209,10 +229,10 @@ def test_store_version_and_upgrade_commands_on_a_rig_file(tmp_path: Path) -> Non
     runner = CliRunner()
     old = runner.invoke(main, ["store", "version", "--store", str(path)])
     assert old.exit_code == 10
-    assert f"{path}: schema version 1; this release's: 2" in old.output
+    assert f"{path}: schema version 1; this release's: {SCHEMA_VERSION}" in old.output
     assert f"run `curriculum-contract store upgrade --store {path}`" in old.output
     done = runner.invoke(main, ["store", "upgrade", "--store", str(path)])
-    assert done.exit_code == 0 and "upgraded from schema version 1 to 2" in done.output
+    assert done.exit_code == 0 and f"upgraded from schema version 1 to {SCHEMA_VERSION}" in done.output
     assert runner.invoke(main, ["store", "version", "--store", str(path)]).exit_code == 0
     missing = runner.invoke(main, ["store", "upgrade", "--store", str(tmp_path / "none.sqlite")])
     assert missing.exit_code == 10 and "no such file" in missing.output

@@ -90,7 +90,7 @@ def test_a_re_enrollment_after_the_sessions_restarts_the_days_on_stage(store: Hi
 
 def test_unknown_subjects_and_pending_conflicts(store: HistoryStore) -> None:
     assert gather_subject(store, "nobody", clock=clock) is None
-    assert gather_subject(store, "M1", clock=clock).pending_conflicts is None  # the store cannot tell them yet
+    assert gather_subject(store, "M1", clock=clock).pending_conflicts == ()  # none (tests/launcher/test_offline.py)
 
     class WithConflicts:
         def __getattr__(self, name: str) -> object:

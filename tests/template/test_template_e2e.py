@@ -5,6 +5,7 @@ slow part). Real processes throughout: the template command, uv, the generated r
 ``curriculum`` program, and the AIND launcher's curriculum app.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -21,7 +22,12 @@ from curriculum_contract.sdk import LegacySuggestion, Suggestion
 
 pytestmark = pytest.mark.e2e
 
-SAMPLE = "tests/data/03-advances-to-all-contrasts"
+
+
+def advancing_sample(project: Path) -> str:
+    """The sample session after which the subject advances to all_contrasts (``tests/data/replay.json``)."""
+    sessions = json.loads((project / "tests" / "data" / "replay.json").read_text(encoding="utf-8"))["sessions"]
+    return next(f"tests/data/{s['session']}" for s in sessions if s["stage_after"] == "all_contrasts")
 
 
 def scaffold(command: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -64,7 +70,7 @@ def test_the_generated_test_suite_passes(project: Path) -> None:
 
 
 def test_curriculum_run_prints_one_contract_document(project: Path) -> None:
-    completed = uv_run(project, ["curriculum", "run", "--path", SAMPLE])
+    completed = uv_run(project, ["curriculum", "run", "--path", advancing_sample(project)])
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.endswith("\n") and completed.stdout.count("\n") == 1
     suggestion = Suggestion.model_validate_json(completed.stdout)
@@ -91,7 +97,7 @@ def test_curriculum_describe_lists_the_stages(project: Path) -> None:
 def test_the_aind_launcher_runs_it_with_its_defaults(project: Path) -> None:
     from clabe.apps import CurriculumApp, CurriculumSettings
 
-    session = project / SAMPLE
+    session = project / advancing_sample(project)
     settings = CurriculumSettings(
         project_directory=project,
         data_directory=session,
@@ -126,7 +132,7 @@ def test_the_generated_repository_is_lint_clean(project: Path) -> None:
 def test_the_samples_refresh_without_changes(project: Path) -> None:
     completed = uv_run(project, ["python", "tests/sample_sessions.py"])
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == "nothing to rewrite"
+    assert completed.stdout.splitlines()[-1] == "nothing to rewrite", completed.stdout
     assert git(project, "status", "--porcelain", "--", "tests") == ""
 
 

@@ -85,6 +85,8 @@ def test_the_repository_has_every_file_and_no_template_leftovers(rendered: Rende
         "tests/test_contract.py",
         "tests/test_transitions.py",
         "tests/test_replay.py",
+        "tests/test_migrations.py",
+        "migrations.toml",
         "tests/sample_sessions.py",
         "tests/data/replay.json",
     }

@@ -266,7 +266,7 @@ def test_update_moves_a_0_1_0_repository_to_the_sdk_program(private_cache: Path,
     )  # fmt: skip
     assert suite.returncode == 0, suite.stdout[-4000:] + suite.stderr[-2000:]
     assert " passed" in suite.stdout
-    session = "tests/data/03-advances-to-all-contrasts"
+    session = "tests/data/behavior_sim-001_2024-01-08_09-00-00"
     completed = subprocess.run(
         [uv, "run", "--frozen", "-q", "curriculum", "run", "--path", session],
         cwd=project, capture_output=True, check=False,

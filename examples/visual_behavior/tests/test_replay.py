@@ -35,4 +35,4 @@ def test_each_session_holds_the_inputs_a_launcher_would_place(replayed: list[Rep
 
 def test_the_replay_leaves_the_first_two_stages(replayed: list[ReplayStep]) -> None:
     stages = [step.suggestion.trainer_state.stage.name for step in replayed]
-    assert stages.index("TRAINING_1_gratings") < stages.index("TRAINING_2_gratings_flashed")
+    assert stages.index("TRAINING_1_gratings_static") < stages.index("TRAINING_2_gratings_flashed")

@@ -17,6 +17,7 @@ session (or ``curriculum-contract recover``) finds the row of step 3 or not, and
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from ._attempt import Attempt, LaunchResult, Timings
 from ._errors import ContractViolation, ProcessFailed
@@ -37,8 +38,13 @@ def accept(
     preserved: Preserved,
     result: ProcessResult,
     journal: Journal,
+    before_commit: Callable[[], object] = lambda: None,
 ) -> LaunchResult:
-    """Validate the finished run, write its outputs into the session, record it (see the module doc)."""
+    """Validate the finished run, write its outputs into the session, record it (see the module doc).
+
+    ``before_commit`` runs once the session is checked and before anything is written: a store read there
+    (SQLite's ``-shm`` file next to the session) can no longer look like the run's doing.
+    """
     from ._validate import parse_output
 
     if result.exit_code != 0:
@@ -52,6 +58,7 @@ def accept(
     document = output.raw
     assets = tuple(getattr(output.document, "assets", ()) or ())
     snapshot.check(declared_assets=assets, preserved=preserved)
+    before_commit()
 
     trainer_state = document["trainer_state"]
     metrics = dict(document.get("metrics") or {})
@@ -99,6 +106,7 @@ def accept(
         _roll_back(journal, error)
         raise
     journal.update(step="committed")
+    warnings.extend(getattr(store, "take_notes", list)())  # offline rigs: decided offline, queued, a conflict
     total = time.perf_counter() - attempt.t0
     assert attempt.provenance is not None
     return LaunchResult(
@@ -117,6 +125,8 @@ def accept(
         record_id=record_id,
         suggestion_file=suggestion_file,
         metadata_file=metadata_file,
+        store_status=getattr(store, "last_status", "recorded"),  # offline rigs
+        input_trainer_state=attempt.input_state,
     )
 
 

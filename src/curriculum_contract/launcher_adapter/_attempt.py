@@ -43,6 +43,10 @@ class LaunchResult:
     record_id: int
     suggestion_file: Path
     metadata_file: Path | None
+    store_status: str = "recorded"
+    """Offline rigs (``_rig_store``): ``recorded`` in the store, ``queued`` in the rig's outbox, or ``conflict``."""
+    input_trainer_state: dict[str, Any] | None = None
+    """The trainer state the session started from (its task parameters vs the suggestion's: what changed)."""
 
     @property
     def stage_changed(self) -> bool:
@@ -70,6 +74,8 @@ class Attempt:
     curriculum_name: str | None = None
     provenance: Provenance | None = None
     input_state: dict[str, Any] | None = None
+    session_time: datetime | None = None
+    """When the session ran (``_session_order``): its place in the subject's history."""
     bootstrap_s: float | None = None
     run_s: float | None = None
     warnings: list[str] = field(default_factory=list)
@@ -96,5 +102,6 @@ class Attempt:
             duration_s=time.perf_counter() - self.t0,
             bootstrap_s=self.bootstrap_s,
             run_s=self.run_s,
+            session_time=self.session_time,
             **values,
         )

@@ -20,6 +20,7 @@ from .._cli_errors import ReportingCommand
 from .._text import parse_pairs
 from ._arguments import checked_path, checked_text
 from ._errors import StoreError
+from ._history_view import format_event, format_table  # noqa: F401  (re-exported: callers import them from here)
 from ._messages import store_missing
 
 #: Where the history store is when neither --store nor $CURRICULUM_CONTRACT_STORE says.
@@ -184,54 +185,14 @@ def launch(
     click.echo(f"{subject_id} {result.session_dir.name}: {result.stage_before} -> {result.stage_after} ({change})")
     if result.summary:
         click.echo(f"decision: {result.summary}")
+    from ._history_view import parameter_changes
+
+    after = result.document.get("trainer_state")
+    for parameter, before, now in parameter_changes(result.input_trainer_state, after):
+        click.echo(f"parameter {parameter}: {json.dumps(before)} -> {json.dumps(now)}")
     click.echo(f"suggestion: {result.suggestion_file}")
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-
-
-_TABLE = [
-    ("id", "id"),
-    ("subject", "subject"),
-    ("session", "session"),
-    ("status", "status"),
-    ("stage", "stage"),
-    ("curriculum", "curriculum"),
-    ("finished (UTC)", "finished"),
-    ("reason", "reason"),
-]
-
-
-def _table_rows(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
-    out = []
-    for row in rows:
-        stage = row["stage_before"] or "?"
-        if row["status"] == "ok":
-            stage = f"{stage} -> {row['stage_after'] or '?'}"
-        curriculum = row["curriculum_name"] or "?"
-        if row["curriculum_version"]:
-            curriculum += f" {row['curriculum_version']}"
-        out.append(
-            {
-                "id": str(row["id"]),
-                "subject": row["subject"],
-                "session": row["session"],
-                "status": row["status"] + (f" x{row['attempts']}" if row["attempts"] > 1 else ""),
-                "stage": stage,
-                "curriculum": curriculum,
-                "finished": row["finished_at"].strftime("%Y-%m-%d %H:%M:%S"),
-                "reason": row["reason"] or "",
-            }
-        )
-    return out
-
-
-def format_table(rows: list[dict[str, Any]]) -> str:
-    """Session records as an aligned text table."""
-    cells = _table_rows(rows)
-    widths = {key: max([len(title), *(len(c[key]) for c in cells)]) for title, key in _TABLE}
-    lines = ["  ".join(title.ljust(widths[key]) for title, key in _TABLE).rstrip()]
-    lines += ["  ".join(c[key].ljust(widths[key]) for _, key in _TABLE).rstrip() for c in cells]
-    return "\n".join(lines)
 
 
 _JSON_COLUMNS = (
@@ -245,8 +206,29 @@ _JSON_COLUMNS = (
 @_store_option
 @click.option("--subject", "subject_id", help="Only this subject's sessions.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of session records, for machines.")
-def history(store: str, subject_id: str | None, as_json: bool) -> None:
-    """Print the recorded sessions, oldest first."""
+@click.option("--all", "show_all", is_flag=True, help="Also the decisions a `recompute` superseded.")
+@click.option(
+    "--columns",
+    metavar="NAMES",
+    help="Metrics shown as columns, comma-separated (default: those the curriculum's criteria compare).",
+)
+@click.option("--csv", "csv_file", type=click.Path(path_type=Path, dir_okay=False), help="Also write the rows as CSV.")
+@click.option(
+    "--parquet", "parquet_file", type=click.Path(path_type=Path, dir_okay=False), help="Also write them as Parquet."
+)
+def history(
+    store: str,
+    subject_id: str | None,
+    as_json: bool,
+    show_all: bool = False,
+    columns: str | None = None,
+    csv_file: Path | None = None,
+    parquet_file: Path | None = None,
+) -> None:
+    """Print the recorded sessions and events, oldest first (current decisions only, unless --all).
+
+    The curriculum's key metrics are columns; --csv and --parquet export the same rows.
+    """
     from ._store import HistoryStore
 
     if subject_id is not None:
@@ -255,17 +237,29 @@ def history(store: str, subject_id: str | None, as_json: bool) -> None:
         raise StoreError(store_missing(Path(store)))
     history_store = HistoryStore(store)
     if as_json:
-        rows_read = history_store.iter_session_rows(subject_id, columns=_JSON_COLUMNS)  # streamed, only these decoded
+        rows_read = history_store.iter_session_rows(  # streamed, only these decoded
+            subject_id, columns=_JSON_COLUMNS, superseded=show_all
+        )
         write_json_array(rows_read, click.get_text_stream("stdout"))
         return
-    rows = history_store.session_rows(subject_id)
+    from . import _history_view as view
+
+    rows = list(history_store.iter_session_rows(subject_id, columns=view.VIEW_COLUMNS, superseded=show_all))
     events = history_store.events(subject_id)
+    metrics = [name.strip() for name in columns.split(",") if name.strip()] if columns else view.key_metrics(rows)
+    if csv_file is not None or parquet_file is not None:
+        records = view.export_records(rows, metrics)
+        if csv_file is not None:
+            view.write_csv(csv_file, records, metrics)
+        if parquet_file is not None:
+            view.write_parquet(parquet_file, records, metrics)
     if not rows:
         click.echo("no sessions recorded" + (f" for {subject_id}" if subject_id else ""))
-    else:
-        click.echo(format_table(rows))
-    for event in events:
-        click.echo(format_event(event))
+        for event in events:
+            click.echo(view.format_event(event))
+        return
+    for line in view.format_history(rows, events, metrics):
+        click.echo(line)
 
 
 def write_json_array(records: Iterator[dict[str, Any]], out: TextIO) -> None:
@@ -287,20 +281,6 @@ def write_json_array(records: Iterator[dict[str, Any]], out: TextIO) -> None:
         spool.seek(0)
         shutil.copyfileobj(spool, out)  # type: ignore[misc]
     out.flush()
-
-
-def format_event(event: dict[str, Any]) -> str:
-    """One recorded event (a re-enrollment, an override, a recovery) as one line."""
-    when = event["created_at"].strftime("%Y-%m-%d %H:%M:%S")
-    detail = event["detail"] or {}
-    what = event["kind"]
-    if what == "re-enrollment":
-        before = f"{detail.get('previous_stage')} ({detail.get('previous_curriculum')})"
-        what += f": was at {before}, now {detail.get('stage')}"
-    if event["session"]:
-        what += f" (session {event['session']})"
-    reason = f"; reason: {event['reason']}" if event["reason"] else ""
-    return f"event {event['id']} {when} {event['subject']}: {what}{reason}"
 
 
 @click.command(cls=ReportingCommand)
@@ -327,6 +307,10 @@ def recover(store: str, session_dirs: tuple[Path, ...], sessions_root: Path | No
     from ._unfinished import recover as recover_one
 
     history_store = HistoryStore(store) if "://" in store or Path(store).is_file() else None
+    if history_store is not None:  # offline rigs: a launch committed to this rig's outbox is committed
+        from ._rig_store import rig_store
+
+        history_store = rig_store(history_store)
     targets = [checked_path(path, "session directory") for path in session_dirs]
     if sessions_root is not None:
         targets += sessions_with_leftovers(checked_path(sessions_root, "sessions root"))

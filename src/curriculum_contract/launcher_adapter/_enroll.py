@@ -14,13 +14,14 @@ from ._arguments import PathArgument, checked_path, checked_text
 from ._bootstrap import ensure_environment
 from ._errors import AlreadyEnrolled, ContractViolation, InvalidArgument, ProcessFailed
 from ._git import GitRunner, run_git
-from ._locate import locate_curriculum
+from ._locate import CurriculumLocation, locate_curriculum
 from ._process import Dialect, ProcessResult, Runner, build_init_argv, clean_environment, run_process
 from ._store import HistoryStore, stage_name
 from ._tools import DEFAULT_LOCK_WAIT_S, DEFAULT_TIMEOUT_S, Environment, Tools, curriculum_of, open_store
 
 if TYPE_CHECKING:
     import os
+    from pathlib import Path
 
 
 def enroll(
@@ -65,16 +66,10 @@ def enroll(
                     stage=where,
                 )
             tools = Tools(environment, runner, git)
-            location = locate_curriculum(curriculum_path, allow_dirty=allow_dirty, git=tools.git)
-            executable = tools.environment(location, offline=offline, progress=progress)
-            try:
-                argv = build_init_argv(executable, dialect, stage=stage, curriculum_name=name)
-            except ValueError as error:
-                raise InvalidArgument(f"cannot run {executable}: {error}") from None
-            result = tools.runner(argv, cwd=location.project_dir, timeout_s=timeout_s, env=clean_environment())
-            if result.exit_code != 0:
-                raise ProcessFailed.from_result(result, dialect=dialect)
-            state = parse_trainer_state(result)
+            state, location = init_state(
+                curriculum_path, tools, stage=stage, dialect=dialect, name=name, allow_dirty=allow_dirty,
+                offline=offline, timeout_s=timeout_s, progress=progress,
+            )  # fmt: skip
             if current is not None:
                 history_store.record_event(
                     subject_id,
@@ -100,6 +95,34 @@ def enroll(
     finally:
         if history_store is not store:
             history_store.close()
+
+
+def init_state(
+    curriculum_path: Path,
+    tools: Tools,
+    *,
+    stage: str | None,
+    dialect: Dialect,
+    name: str | None,
+    allow_dirty: bool,
+    offline: bool,
+    timeout_s: float,
+    progress: Callable[[str], None] | None,
+) -> tuple[dict[str, Any], CurriculumLocation]:
+    """Locate and bootstrap the curriculum, run its ``init`` (at ``stage``): its checked trainer state.
+
+    What ``enroll`` stores, and what ``override --stage`` starts a subject from.
+    """
+    location = locate_curriculum(curriculum_path, allow_dirty=allow_dirty, git=tools.git)
+    executable = tools.environment(location, offline=offline, progress=progress)
+    try:
+        argv = build_init_argv(executable, dialect, stage=stage, curriculum_name=name)
+    except ValueError as error:
+        raise InvalidArgument(f"cannot run {executable}: {error}") from None
+    result = tools.runner(argv, cwd=location.project_dir, timeout_s=timeout_s, env=clean_environment())
+    if result.exit_code != 0:
+        raise ProcessFailed.from_result(result, dialect=dialect)
+    return parse_trainer_state(result), location
 
 
 def parse_trainer_state(result: ProcessResult) -> dict[str, Any]:

@@ -15,6 +15,8 @@ holds the same line and ``details`` the longer story (stderr tail, every validat
     ├── SessionDataViolation                       8   the run modified, deleted or escaped the session data
     ├── SubjectNotEnrolled    (LookupError)        9   no starting trainer state for the subject
     ├── StoreError                                 10  the history store cannot be opened, read or written
+    │   └── StoreUnreachable                       10  the store's server cannot be connected to (refused, timed out)
+    ├── OfflineConflicts                           17  `sync`: queued offline decisions conflict with the store
     ├── ProcessFailed                              11  the program exited non-zero or was killed by a signal
     ├── SessionNotFound       (FileNotFoundError)  12  the session directory is missing or not a directory
     ├── SessionWriteFailed    (OSError)            12  a file of the session cannot be written
@@ -23,7 +25,10 @@ holds the same line and ``details`` the longer story (stderr tail, every validat
     ├── SubjectBusy           (TimeoutError)       13  another launch held the subject past the wait bound
     ├── SubjectMismatch                            13  the session's inputs name another subject
     ├── AlreadyEnrolled                            2   enroll of an enrolled subject without force and a reason
-    └── SessionFileRefused                         13  a session file the adapter reads or writes is a FIFO...
+    ├── SessionFileRefused                         13  a session file the adapter reads or writes is a FIFO...
+    ├── MigrationRefused      (ValueError)         2   `migrate`: a subject's stage is not mapped, or retired
+    ├── SubjectOffCurriculum                       19  a trainer took the subject off the curriculum (not run)
+    └── DependencyMissing     (ImportError)        15  an optional package the command needs is not installed
 
 A failed child process keeps its own exit code as ``child_exit_code`` (``ProcessFailed``, ``BootstrapFailed``).
 """
@@ -100,7 +105,10 @@ class AdapterError(ContractError):
     """Root of the adapter's errors (never raised itself). ``str(error)`` is the one-line reason."""
 
     commands = tuple(
-        f"curriculum-contract {name}" for name in ("launch", "enroll", "history", "recover", "store", "simulate")
+        f"curriculum-contract {name}"
+        for name in (
+            "launch", "enroll", "history", "recover", "store", "simulate", "migrate", "whatif", "override", "sync"
+        )
     )
     _family_root = True
 
@@ -274,6 +282,21 @@ class StoreError(AdapterError):
     exit_code = CommandExit.STORE
 
 
+# -- offline rigs (_rig_store, _sync) ------------------------------------------------------------
+class StoreUnreachable(StoreError):
+    """The store's server cannot be connected to (refused, timed out, shut down): a launch decides offline.
+
+    Bad credentials, a newer schema or a corrupt row are a plain ``StoreError``: they are not offline.
+    """
+
+
+class OfflineConflicts(AdapterError):
+    """`sync` left queued offline decisions of subjects that ran elsewhere meanwhile (resolve with `--resolve`)."""
+
+    exit_code = CommandExit.CONFLICTS
+
+
+# -- end offline rigs -------------------------------------------------------------------------------
 class SessionNotFound(AdapterError, FileNotFoundError):
     """The session directory does not exist or is not a directory."""
 
@@ -350,6 +373,40 @@ class AlreadyEnrolled(AdapterError):
         super().__init__(reason, details)
         self.subject = subject
         self.stage = stage
+
+
+class MigrationRefused(AdapterError, ValueError):
+    """``migrate`` cannot move every subject: a stage the migrations file does not map, a retired stage, a bad file.
+
+    All subjects or none: nothing was written. ``problems`` lists one line per subject that blocked it.
+    """
+
+    exit_code = CommandExit.USAGE
+
+    def __init__(self, reason: str, details: str = "", *, problems: Sequence[str] = ()) -> None:
+        super().__init__(reason, details or "\n".join(problems))
+        self.problems = list(problems)
+
+
+class SubjectOffCurriculum(AdapterError):
+    """A trainer took the subject off the curriculum (``override --off``); the session was not run, on purpose.
+
+    Its own code (19), so a launcher can tell "not run by decision" from a failure. ``event`` is the
+    recorded off-curriculum event (who, when, why); ``override --on`` puts the subject back.
+    """
+
+    exit_code = CommandExit.OFF_CURRICULUM
+
+    def __init__(self, reason: str, details: str = "", *, subject: str, event: dict[str, object]) -> None:
+        super().__init__(reason, details)
+        self.subject = subject
+        self.event = event
+
+
+class DependencyMissing(AdapterError, ImportError):
+    """An optional package the command needs is not installed (e.g. pyarrow for ``history --parquet``)."""
+
+    exit_code = CommandExit.TOOL_MISSING
 
 
 class SessionFileRefused(AdapterError):

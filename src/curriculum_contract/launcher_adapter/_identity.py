@@ -75,7 +75,17 @@ def check_subject(
 def starting_point(store: HistoryStore, attempt: Attempt) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
     """The subject's starting trainer state, its history (JSON-ready) and where they came from."""
     session = attempt.session_dir.name
-    state, history = store.starting_point(attempt.subject, session=session)
+    start = store.launch_start(attempt.subject, session=session, session_time=attempt.session_time)
+    attempt.session_time = attempt.session_time or start.session_time
+    if start.off is not None:
+        from ._override import off_curriculum_error
+
+        raise off_curriculum_error(attempt.subject, start.off)
+    state, history = start.state, start.history
+    if start.event is not None:
+        from ._override import started_from
+
+        attempt.warnings.append(started_from(start.event))
     if state is not None:
         return state, history, "the store"
     held = attempt.session_dir / TRAINER_STATE_FILE

@@ -40,7 +40,7 @@ from ._arguments import PathArgument, checked_path, checked_text
 from ._attempt import Attempt, LaunchResult, Timings
 from ._bootstrap import ensure_environment
 from ._enroll import enroll
-from ._errors import InvalidArgument, SessionBusy, SessionNotFound, StoreError, TimedOut
+from ._errors import InvalidArgument, ProcessFailed, SessionBusy, SessionNotFound, StoreError, TimedOut
 from ._feed import check_session_files, feed_session
 from ._git import GitRunner, run_git
 from ._guard import ExternalLinks
@@ -52,7 +52,9 @@ from ._lock import session_lock
 from ._messages import session_not_found
 from ._preserve import preserve_session
 from ._process import Dialect, Runner, build_run_argv, clean_environment, run_process
-from ._store import HistoryStore
+from ._rig_store import RigStore, rig_store
+from ._session_order import mark_for_recompute, out_of_order, recompute_warning, session_time_of
+from ._store import HistoryStore, now
 from ._tools import DEFAULT_LOCK_WAIT_S, DEFAULT_TIMEOUT_S, Environment, Tools, curriculum_of, open_store
 
 __all__ = ["DEFAULT_TIMEOUT_S", "Environment", "LaunchResult", "Timings", "enroll", "launch", "run_or_skip"]
@@ -117,7 +119,7 @@ def launch(
     subject = checked_text(subject_id, "subject id")
     if external_links not in get_args(ExternalLinks):
         raise InvalidArgument(f"external_links must be 'refuse' or 'guard', not {external_links!r}")
-    history_store = open_store(store)
+    history_store = rig_store(open_store(store))  # offline rigs: a server's store through the rig's outbox
     session = Path(os.path.realpath(session_path))  # one session, whatever path reached it
     attempt = Attempt(subject, session, dialect)
     tools = Tools(environment, runner, git)
@@ -136,6 +138,8 @@ def launch(
 def _recorded(attempt: Attempt, curriculum_dir: Path, store: HistoryStore, *args: Any) -> LaunchResult:
     """``_launch``, its typed failures recorded as skips."""
     try:
+        if isinstance(store, RigStore):  # offline rigs: push what earlier launches queued, first
+            attempt.warnings.extend(store.before_launch())
         if attempt.session_dir.is_dir() and (done := _finish_unfinished(attempt.session_dir, store)) is not None:
             attempt.warnings.append(f"an interrupted launch of this session was finished: {done}")
         return _launch(attempt, curriculum_dir, store, *args)
@@ -188,7 +192,12 @@ def _launch(
     attempt.bootstrap_s = time.perf_counter() - attempt.t0
 
     with store.subject_lock(attempt.subject, wait_s=lock_wait_s):
+        # A session that carries no time of its own keeps the one recorded for it (a relaunch), else it ran
+        # "now": when its turn came, not when it queued for the lock (docs/store.md, "Session order").
+        own_time, where = session_time_of(session_dir, now())
+        attempt.session_time = own_time if where != "launch time" else None
         state, history, source = starting_point(store, attempt)
+        attempt.session_time = attempt.session_time or own_time
         attempt.input_state = state
         attempt.curriculum_name = curriculum_of(state) or name
         journal = _start_journal(attempt, store)
@@ -222,8 +231,18 @@ def _launch(
                     snapshot.check(preserved=preserved)  # a data violation outranks the timeout
                     raise
                 attempt.run_s = result.duration_s
+                later: list[str] = []
                 # accept's imports wait for the prefetch's, module by module
-                launched = accept(attempt, store, snapshot, preserved, result, journal)
+                try:
+                    launched = accept(
+                        attempt, store, snapshot, preserved, result, journal,
+                        before_commit=lambda: later.extend(_later_sessions(attempt, store, curriculum_dir)),
+                    )  # fmt: skip
+                except ProcessFailed as error:
+                    _name_the_migration(error, curriculum_dir, attempt.subject)
+                    raise
+            if later:
+                mark_for_recompute(store, attempt.subject, session_dir.name, attempt.session_time, later)  # type: ignore[arg-type]
             if overridden:
                 store.record_event(
                     attempt.subject, "subject-mismatch-override", session=session_dir.name, reason=reason,
@@ -234,6 +253,27 @@ def _launch(
             shutil.rmtree(work_dir, ignore_errors=True)
             if journal.step != "rollback-failed":  # else the next launch (or `recover`) retries the rollback
                 journal.remove()
+
+
+def _name_the_migration(error: ProcessFailed, curriculum_dir: Path, subject: str) -> None:
+    """A trainer state of an older major version: the reason names the command that migrates the subject."""
+    from ._migrate import migration_hint
+
+    if hint := migration_hint(error.reason, error.child_exit_code, str(curriculum_dir), subject):
+        error.reason = f"{error.reason}; {hint}"
+        error.args = (error.reason,)
+
+
+def _later_sessions(attempt: Attempt, store: HistoryStore, curriculum_dir: Path) -> list[str]:
+    """The subject's recorded sessions that ran after this one (a late or corrected session), warned about."""
+    assert attempt.session_time is not None
+    if getattr(store, "offline", False):  # offline rigs: the store's order cannot be read; pushed as it is
+        return []
+    recorded, later = out_of_order(store, attempt.subject, attempt.session_dir.name, attempt.session_time)
+    if later:
+        warning = recompute_warning(attempt.subject, attempt.session_dir.name, recorded, later, curriculum_dir)
+        attempt.warnings.append(warning)
+    return later
 
 
 def _start_journal(attempt: Attempt, store: HistoryStore) -> Journal:

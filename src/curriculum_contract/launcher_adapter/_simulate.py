@@ -10,10 +10,8 @@ write their tables (OUT/A the other version, OUT/B this one); they are compared 
 
 from __future__ import annotations
 
-import io
 import logging
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,12 +19,11 @@ from pathlib import Path
 import click
 
 from .._cli_errors import ReportingCommand
-from .._tools import find_git
-from ._bootstrap import _run_uv, ensure_environment, find_uv
-from ._errors import InvalidArgument, ProcessFailed, tail_text
-from ._git import run_git
+from ._bootstrap import ensure_environment
+from ._errors import ProcessFailed, tail_text
 from ._locate import locate_curriculum
 from ._process import clean_environment
+from ._versions import other_version
 
 logger = logging.getLogger(__name__)
 _FORWARDED = ("subjects", "sessions", "learner", "seed", "learning_rate", "variability", "plateau", "forgetting",
@@ -55,35 +52,6 @@ def run_simulation(checkout: Path, out: Path, arguments: Sequence[str]) -> Path:
     return out
 
 
-def export_revision(checkout: Path, revision: str, destination: Path) -> str:
-    """Write the tree of ``checkout`` at git ``revision`` into ``destination``; returns the full commit id."""
-    found = run_git(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd=checkout)
-    if found.exit_code != 0:
-        raise InvalidArgument(
-            f"--compare {revision!r}: neither a directory nor a git revision of {checkout} "
-            f"(git rev-parse exited {found.exit_code})"
-        )
-    commit = found.stdout.strip()
-    prefix = run_git(["rev-parse", "--show-prefix"], cwd=checkout).stdout.strip()
-    top = run_git(["rev-parse", "--show-toplevel"], cwd=checkout).stdout.strip()
-    archive = subprocess.run(
-        [find_git(InvalidArgument), "-C", top, "archive", "--format=tar", f"{commit}:{prefix}" if prefix else commit],
-        capture_output=True,
-        check=False,
-    )
-    if archive.returncode != 0:
-        raise InvalidArgument(
-            f"--compare {revision!r}: git archive of {commit} failed (exit {archive.returncode})",
-            tail_text(archive.stderr),
-        )
-    destination.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(destination, filter="data")
-    if not (destination / "uv.lock").is_file() and (destination / "pyproject.toml").is_file():
-        _run_uv([find_uv(), "lock", "--color", "never"], destination, offline=False, progress=None, timeout_s=None)
-    return commit
-
-
 def simulate_versions(
     checkout: Path, out: Path, arguments: Sequence[str], compare: str | None, *, resamples: int, seed: int
 ) -> str:
@@ -94,12 +62,7 @@ def simulate_versions(
     if compare is None:
         return format_summary(read_results(run_simulation(checkout, out, arguments)))
     with tempfile.TemporaryDirectory(prefix="curriculum-compare-") as scratch:
-        other = Path(compare)
-        if other.is_dir():
-            label = str(other)
-        else:
-            commit = export_revision(checkout, compare, Path(scratch) / "checkout")
-            other, label = Path(scratch) / "checkout", f"{compare} ({commit[:10]})"
+        other, label = other_version(checkout, compare, Path(scratch), option="--compare")
         a = read_results(run_simulation(other, out / "A", arguments))
     b = read_results(run_simulation(checkout, out / "B", arguments))
     labels = (label, f"{checkout} (working tree)")

@@ -11,9 +11,12 @@ a lab shares (docs/store.md). Four tables, their schema versioned and upgraded w
                  kept), an overridden subject mismatch, a recovered launch
 
 A repeated launch for the same session updates its row in one transaction: **the latest attempt
-wins** (``attempts`` counts them) and the row keeps its id, so sessions stay in the order they were
-first launched. SQLite runs in WAL mode with a busy timeout and takes its write lock up front
-(``BEGIN IMMEDIATE``), so launches for different subjects from several processes queue instead of
+wins** (``attempts`` counts them) and the row keeps its id. A subject's sessions are in the order they
+ran (``session_time``, then id), not the order they arrived. ``recompute`` keeps the rows it replaces
+(``superseded_by``): only a session's current row (its newest ``generation``) counts.
+
+SQLite runs in WAL mode with a busy timeout and takes its write lock up front (``BEGIN IMMEDIATE``), so
+launches for different subjects from several processes queue instead of
 failing. The launch-time reads of a SQLite store use the standard library (``_store_reads``);
 SQLAlchemy (and pandas, for :meth:`HistoryStore.history`) are imported on first use. On PostgreSQL
 the per-subject lock is an advisory lock (``_store_pg``). The reads are in ``_store_queries``.
@@ -31,14 +34,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from ._errors import StoreError
+from ._errors import StoreError, StoreUnreachable
 from ._json import loads_column
 from ._lock import store_lock_dir, subject_lock
 from ._messages import store_cannot_open
-from ._store_pg import advisory_subject_lock, split_password, with_password
+from ._store_pg import advisory_subject_lock, is_unreachable, split_password, with_password
 from ._store_queries import StoreQueries, json_as_text, json_columns
 from ._store_reads import sqlite_file
-from ._store_schema import SCHEMA_VERSION, begin, configure_sqlite, import_sqlalchemy, tables
+from ._store_schema import CURRENT, SCHEMA_VERSION, begin, configure_sqlite, import_sqlalchemy, tables
 
 __all__ = ["HistoryStore", "SessionRecord", "json_as_text", "now", "stage_name", "store_url"]
 _json_columns = json_columns  # the name the JSON-column tests import
@@ -86,6 +89,8 @@ class SessionRecord:
     duration_s: float | None = None
     bootstrap_s: float | None = None
     run_s: float | None = None
+    #: When the session ran (``_session_time``); None: ``started_at``.
+    session_time: datetime | None = None
 
 
 def stage_name(trainer_state: Mapping[str, Any] | None) -> str | None:
@@ -132,9 +137,10 @@ class HistoryStore(StoreQueries):
 
             for secret in {self._password, unquote(self._password)}:
                 detail = detail.replace(secret, "***")
+        kind = StoreUnreachable if is_unreachable(exc) else StoreError  # offline rigs: _rig_store decides offline
         if action == "open it":
-            return StoreError(store_cannot_open(self.where, detail))
-        return StoreError(f"history store {self.where}: could not {action}: {detail}")
+            return kind(store_cannot_open(self.where, detail))
+        return kind(f"history store {self.where}: could not {action}: {detail}")
 
     def _decoded(self, table: Any, row: Any) -> dict[str, Any]:
         """``row`` (selected with :func:`json_as_text`) as a dict, every JSON column decoded (``StoreError``)."""
@@ -227,6 +233,12 @@ class HistoryStore(StoreQueries):
                 self._release()
                 self._engine = None
 
+    def pending_conflicts(self, subject: str) -> list[str]:
+        """Offline rigs' queued decisions of ``subject`` that conflict and are not resolved yet (``_sync``)."""
+        from ._sync import pending_conflicts
+
+        return pending_conflicts(self, subject)
+
     def subject_lock(self, subject: str, *, wait_s: float) -> AbstractContextManager[None]:
         """Hold ``subject`` for a "read history, run, record" (``SubjectBusy`` past ``wait_s``).
 
@@ -265,6 +277,21 @@ class HistoryStore(StoreQueries):
         with self._connect(f"record a {kind} event of {subject!r}", write=True) as conn:
             return int(conn.execute(sa.insert(table).values(**values)).inserted_primary_key[0])
 
+    def record_events(self, kind: str, events: Sequence[tuple[str, str | None, Mapping[str, Any]]]) -> list[int]:
+        """Record one ``kind`` of event for many subjects, ``(subject, reason, detail)`` each: all or none.
+
+        One transaction, so a bulk change (``migrate --all``) never leaves half the subjects changed.
+        """
+        sa = import_sqlalchemy()
+        table = tables()["events"]
+        ids = []
+        with self._connect(f"record {len(events)} {kind} event(s)", write=True) as conn:
+            for subject, reason, detail in events:
+                values = {"subject": subject, "kind": kind, "session": None, "reason": reason,
+                          "detail": dict(detail), "created_at": now()}  # fmt: skip
+                ids.append(int(conn.execute(sa.insert(table).values(**values)).inserted_primary_key[0]))
+        return ids
+
     def record_enrollment(
         self,
         subject: str,
@@ -296,10 +323,11 @@ class HistoryStore(StoreQueries):
         table = tables()["sessions"]
         values = asdict(record)
         values["warnings"] = list(record.warnings)
+        values["session_time"] = record.session_time or record.started_at
         for key in ("provenance", "metrics", "suggestion", "trainer_state", "input_trainer_state"):
             if values[key] is not None:
                 values[key] = dict(values[key])
-        key = (table.c.subject == record.subject) & (table.c.session == record.session)
+        key = (table.c.subject == record.subject) & (table.c.session == record.session) & sa.text(CURRENT)
         action = f"record session {record.session!r} of {record.subject!r}"
         for attempt in range(3):
             try:
@@ -317,3 +345,36 @@ class HistoryStore(StoreQueries):
                 if attempt == 2 or not isinstance(exc.__cause__, sa.exc.IntegrityError):
                     raise
         raise AssertionError("unreachable")
+
+    def record_recomputation(
+        self, subject: str, decisions: Sequence[tuple[int, Mapping[str, Any]]], *, detail: Mapping[str, Any]
+    ) -> list[int]:
+        """In one transaction: each ``(row id, new values)`` becomes a new generation of that session's row
+        (the old row kept, ``superseded_by`` the new one), and a ``recomputed`` event clears the subject's
+        recompute marker. Returns the new rows' ids.
+        """
+        sa = import_sqlalchemy()
+        s, events = tables()["sessions"], tables()["events"]
+        new_ids: list[int] = []
+        with self._connect(f"record the recomputation of {subject!r}", write=True) as conn:
+            ids = [row_id for row_id, _ in decisions]
+            olds = {row.id: row for row in conn.execute(sa.select(s).where(s.c.id.in_(ids) & sa.text(CURRENT)))}
+            for row_id, values in decisions:
+                old = olds.get(row_id)
+                if old is None or old.subject != subject:
+                    raise StoreError(
+                        f"history store {self.where}: session row {row_id} of {subject!r} changed during the "
+                        "recomputation: nothing recorded (run recompute again)"
+                    )
+                copy = {k: v for k, v in old._mapping.items() if k not in ("id", "superseded_by")}
+                copy.update(values, generation=old.generation + 1)
+                new_id = int(conn.execute(sa.insert(s).values(**copy)).inserted_primary_key[0])
+                conn.execute(sa.update(s).where(s.c.id == row_id).values(superseded_by=new_id))
+                new_ids.append(new_id)
+            conn.execute(
+                sa.insert(events).values(
+                    subject=subject, kind="recomputed", session=detail.get("from"), reason=None,
+                    detail={**detail, "rows": new_ids}, created_at=now(),
+                )
+            )  # fmt: skip
+        return new_ids

@@ -49,6 +49,34 @@ def with_password(url: str, password: str | None) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
 
 
+# -- offline rigs: a server that cannot be reached, told apart from one that refuses us ------------
+#: SQLSTATEs of a server that is going away or not there yet (admin shutdown, crash, starting up)
+#: and of a connection that broke: the rig is offline. 28xxx (credentials), 3D000 (no database) are not.
+_UNREACHABLE_STATES = frozenset({"57P01", "57P02", "57P03", "08000", "08001", "08003", "08006"})
+_CREDENTIAL_WORDS = ("password", "authentication", "fe_sendauth", "role ", "permission", "certificate", "ssl")
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` (a SQLAlchemy error or its driver's) says the server cannot be connected to at all.
+
+    libpq reports a refused or timed-out connection without a SQLSTATE (the server never answered);
+    a failure it decides itself about credentials has none either, hence the words.
+    """
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    orig = getattr(exc, "orig", None) or exc
+    if not isinstance(orig, psycopg.OperationalError):
+        return False
+    state = getattr(orig, "sqlstate", None)
+    if state is not None:
+        return state in _UNREACHABLE_STATES
+    text = str(orig).lower()
+    return not any(word in text for word in _CREDENTIAL_WORDS)
+
+
+# -- end offline rigs ---------------------------------------------------------------------------------
 def subject_key(subject: str) -> int:
     """The subject's advisory lock key: a signed 32-bit hash, the same on every rig."""
     digest = hashlib.sha256(subject.encode("utf-8", "surrogatepass")).digest()

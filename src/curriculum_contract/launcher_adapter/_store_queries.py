@@ -8,17 +8,33 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._errors import StoreError
-from ._store_reads import SubjectRows, history_payload, read_sqlite
-from ._store_schema import HISTORY_COLUMNS, INSTALL_HINT, aware, import_sqlalchemy, tables
+from ._store_reads import EVENT_COLUMNS, SubjectRows, history_payload, order_bound, read_sqlite
+from ._store_schema import CURRENT, HISTORY_COLUMNS, INSTALL_HINT, aware, import_sqlalchemy, tables
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..sdk import History
+
+
+@dataclass(frozen=True)
+class LaunchStart:
+    """Where a launch starts: the trainer state, the history document, and why (events)."""
+
+    state: dict[str, Any] | None
+    history: dict[str, Any]
+    event: dict[str, Any] | None
+    """The state-setting event (override, on-curriculum, stage-migration) the state comes from, if any."""
+    off: dict[str, Any] | None
+    """The off-curriculum event in effect: the subject is not run."""
+    session_time: datetime | None = None
+    """When the launched session ran: the time given, else the one recorded for it (a relaunch), else None."""
 
 
 class StoreQueries:
@@ -33,18 +49,25 @@ class StoreQueries:
     def _decoded(self, table: Any, row: Any) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _subject_rows(self, subject: str, session: str | None, *, history: bool = True) -> SubjectRows:
+    def _subject_rows(
+        self, subject: str, session: str | None, *, history: bool = True, session_time: datetime | None = None
+    ) -> SubjectRows:
         """What the launch-time reads need about one subject, from one consistent read.
 
         A SQLite store is read with the standard library's ``sqlite3`` (the same four queries), so a
         launch imports SQLAlchemy only to record, while the curriculum runs; a test pins both readers
         to the same answers. ``history=False`` leaves the ok sessions out: the latest state alone is two index lookups.
+        ``session_time``: when the launched session ran; its history and starting state are as of then.
         """
         if self._sqlite_file is not None:
-            return read_sqlite(self._sqlite_file, subject, session, self.where, history=history)
-        return self._read_core(subject, session, history=history)
+            return read_sqlite(
+                self._sqlite_file, subject, session, self.where, history=history, session_time=session_time
+            )
+        return self._read_core(subject, session, history=history, session_time=session_time)
 
-    def _read_core(self, subject: str, session: str | None, *, history: bool = True) -> SubjectRows:
+    def _read_core(
+        self, subject: str, session: str | None, *, history: bool = True, session_time: datetime | None = None
+    ) -> SubjectRows:
         sa = import_sqlalchemy()
         t = tables()
         s, e = t["sessions"], t["enrollments"]
@@ -52,21 +75,26 @@ class StoreQueries:
         with self._connect(f"read the history of {subject!r}", write=False) as conn:
             if session is not None:
                 mark = conn.execute(
-                    sa.select(*json_as_text(sa, s, "id", "input_trainer_state")).where(
-                        (s.c.subject == subject) & (s.c.session == session)
+                    sa.select(*json_as_text(sa, s, "id", "input_trainer_state", "session_time")).where(
+                        (s.c.subject == subject) & (s.c.session == session) & sa.text(CURRENT)
                     )
                 ).first()
                 if mark is not None:
                     marked = self._decoded(s, mark)
                     rows.session_id, rows.session_input = marked["id"], marked["input_trainer_state"]
-            ok = (s.c.subject == subject) & (s.c.status == "ok")
+                    rows.session_time = aware(marked["session_time"])
+            bound = order_bound(rows, session_time)
+            ok = (s.c.subject == subject) & (s.c.status == "ok") & sa.text(CURRENT)
             if history:
-                query = sa.select(*json_as_text(sa, s, *HISTORY_COLUMNS)).where(ok).order_by(s.c.id)
+                query = sa.select(*json_as_text(sa, s, *HISTORY_COLUMNS)).where(ok).order_by(s.c.session_time, s.c.id)
                 rows.ok_sessions = [self._decoded(s, row) for row in conn.execute(query)]
+            before = sa.true()
+            if bound is not None:  # the last ok session before the launched one (a late one: as of its time)
+                before = (s.c.session_time < bound[0]) | ((s.c.session_time == bound[0]) & (s.c.id < bound[1]))
             last = conn.execute(
                 sa.select(*json_as_text(sa, s, "id", "trainer_state", "finished_at"))
-                .where(ok)
-                .order_by(s.c.id.desc())
+                .where(ok & before)
+                .order_by(s.c.session_time.desc(), s.c.id.desc())
                 .limit(1)
             ).first()
             enrolled = conn.execute(
@@ -75,12 +103,17 @@ class StoreQueries:
                 .order_by(e.c.id.desc())
                 .limit(1)
             ).first()
+            ev = t["events"]
+            query = sa.select(*json_as_text(sa, ev, *EVENT_COLUMNS)).where(ev.c.subject == subject).order_by(ev.c.id)
+            rows.events = [self._decoded(ev, row) for row in conn.execute(query)]
         if last is not None:
             rows.last_ok = (self._decoded(s, last)["trainer_state"], aware(last.finished_at))
         if enrolled is not None:
             rows.enrollment = (self._decoded(e, enrolled)["trainer_state"], aware(enrolled.created_at))
         for row in rows.ok_sessions:
-            row["started_at"] = aware(row["started_at"])
+            row["started_at"], row["session_time"] = aware(row["started_at"]), aware(row["session_time"])
+        for event in rows.events:
+            event["created_at"] = aware(event["created_at"])
         return rows
 
     def latest_trainer_state(self, subject: str, *, session: str | None = None) -> dict[str, Any] | None:
@@ -100,19 +133,37 @@ class StoreQueries:
         """
         return self._subject_rows(subject, before_session).history(curriculum_name, before_session)
 
-    def starting_point(self, subject: str, *, session: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    def starting_point(
+        self, subject: str, *, session: str, session_time: datetime | None = None
+    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         """For a launch, from one read: the starting trainer state and the history (JSON-ready) of its curriculum."""
-        rows = self._subject_rows(subject, session)
+        start = self.launch_start(subject, session=session, session_time=session_time)
+        return start.state, start.history
+
+    def launch_start(self, subject: str, *, session: str, session_time: datetime | None = None) -> LaunchStart:
+        """:meth:`starting_point`, with the state-setting event it starts from and an off-curriculum event in effect.
+
+        The starting state is the latest of the enrollment, the last ok session's suggestion and the last
+        state-setting event (an override, a stage migration...): docs/launcher.md, "Overrides".
+        ``session_time`` (when the session ran): a late session is decided as of then (docs/store.md).
+        """
+        rows = self._subject_rows(subject, session, session_time=session_time)
         state = rows.starting_state()
         curriculum = ((state or {}).get("curriculum") or {}).get("name")
-        return state, history_payload(subject, curriculum, rows.history(curriculum, session))
+        history = history_payload(subject, curriculum, rows.history(curriculum, session), rows.history_events())
+        return LaunchStart(state, history, rows.started_from(), rows.off_curriculum(), rows.session_time)
+
+    def off_curriculum(self, subject: str) -> dict[str, Any] | None:
+        """The off-curriculum event in effect for ``subject``, or None (it is on, or unknown)."""
+        return self._subject_rows(subject, None, history=False).off_curriculum()
 
     def history_payload(
         self, subject: str, curriculum_name: str | None = None, *, before_session: str | None = None
     ) -> dict[str, Any]:
         """The contract's ``History`` document as JSON-ready data (see :meth:`history_document`)."""
-        entries = self.history_entries(subject, curriculum_name, before_session=before_session)
-        return history_payload(subject, curriculum_name, entries)
+        rows = self._subject_rows(subject, before_session)
+        entries = rows.history(curriculum_name, before_session)
+        return history_payload(subject, curriculum_name, entries, rows.history_events())
 
     def history_document(
         self, subject: str, curriculum_name: str | None = None, *, before_session: str | None = None
@@ -133,20 +184,24 @@ class StoreQueries:
         with self._connect("list subjects", write=False) as conn:
             return sorted(row[0] for row in conn.execute(query))
 
-    def session_rows(self, subject: str | None = None) -> list[dict[str, Any]]:
+    def session_rows(self, subject: str | None = None, *, superseded: bool = True) -> list[dict[str, Any]]:
         """Session records as plain dicts (JSON columns decoded), oldest first."""
-        return list(self.iter_session_rows(subject))
+        return list(self.iter_session_rows(subject, superseded=superseded))
 
     def iter_session_rows(
-        self, subject: str | None = None, *, columns: Sequence[str] | None = None, batch: int = 500
-    ) -> Iterator[dict[str, Any]]:
+        self, subject: str | None = None, *, columns: Sequence[str] | None = None, batch: int = 500,
+        superseded: bool = True,
+    ) -> Iterator[dict[str, Any]]:  # fmt: skip
         """Session records oldest first, ``batch`` rows at a time (a server-side cursor on PostgreSQL).
 
         Only ``columns`` (default: all) are read and decoded: a whole-store read in bounded memory,
-        without decoding the suggestions and trainer states it does not print.
+        without decoding the suggestions and trainer states it does not print. ``superseded=False``
+        leaves out the rows a ``recompute`` replaced.
         """
         s = tables()["sessions"]
-        yield from self._stream(s, "read the sessions", subject, columns, batch, ("started_at", "finished_at"))
+        times = ("started_at", "finished_at", "session_time")
+        current = None if superseded else import_sqlalchemy().text(CURRENT)
+        yield from self._stream(s, "read the sessions", subject, columns, batch, times, current)
 
     def events(self, subject: str | None = None) -> list[dict[str, Any]]:
         """Recorded events (re-enrollments, overrides, recoveries) as plain dicts, oldest first."""
@@ -154,10 +209,12 @@ class StoreQueries:
 
     def _stream(
         self, table: Any, action: str, subject: str | None, columns: Sequence[str] | None, batch: int,
-        times: tuple[str, ...],
+        times: tuple[str, ...], where: Any = None,
     ) -> Iterator[dict[str, Any]]:  # fmt: skip
         sa = import_sqlalchemy()
         query = sa.select(*json_as_text(sa, table, *(columns or ()))).order_by(table.c.id)
+        if where is not None:
+            query = query.where(where)
         if subject is not None:
             query = query.where(table.c.subject == subject)
         with self._connect(action, write=False) as conn:

@@ -3,12 +3,17 @@
 A SQLite store is read with the standard library's ``sqlite3`` (the same queries as SQLAlchemy's,
 the same decoding), so a launch imports SQLAlchemy only to record its result, while the curriculum
 runs. ``HistoryStore`` uses SQLAlchemy for every other URL; a test pins both readers to the same answers.
+
+A subject's sessions are its current rows (not superseded by a recomputation) in the order they ran:
+``session_time``, then id. A session launched with a time (``session_time``) is decided with the history
+before that time and the state of the last ok session before it (or the enrollment: the newest of the two).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +21,17 @@ from ._errors import StoreError
 from ._json import loads_column
 from ._messages import store_cannot_open
 from ._store_migrate import too_new
-from ._store_schema import HISTORY_COLUMNS, HISTORY_CONTRACT_VERSION, SCHEMA_VERSION, SQLITE_BUSY_TIMEOUT_MS, aware
+from ._store_schema import (
+    CURRENT,
+    HISTORY_COLUMNS,
+    HISTORY_CONTRACT_VERSION,
+    SCHEMA_VERSION,
+    SQLITE_BUSY_TIMEOUT_MS,
+    aware,
+)
+
+#: The id bound of a session not recorded yet: after every recorded session of the same time.
+UNRECORDED_ID = 2**31 - 1  # the largest id a PostgreSQL INTEGER holds
 
 
 @dataclass
@@ -28,14 +43,69 @@ class SubjectRows:
     ok_sessions: list[dict[str, Any]] = field(default_factory=list)
     last_ok: tuple[dict[str, Any], datetime] | None = None
     enrollment: tuple[dict[str, Any], datetime] | None = None
+    session_time: datetime | None = None
+    """When the launched session ran (given at launch, else as recorded): the history ends before it."""
+    events: list[dict[str, Any]] = field(default_factory=list)
+    """The subject's events, oldest first: ``id, kind, session, reason, detail`` (decoded), ``created_at``."""
+
+    def _latest(self, *, off: bool) -> tuple[dict[str, Any] | None, dict[str, Any] | None] | None:
+        """``(state, event)`` of the latest of: the enrollment, the last ok session, the last state-setting event.
+
+        Latest by creation time (a session: when it finished; an event wins a tie, then a session).
+        ``off=False`` passes over off-curriculum events (a null ``trainer_state``): where the subject stands.
+        """
+        found: list[tuple[datetime, int, dict[str, Any] | None, dict[str, Any] | None]] = []
+        if self.enrollment is not None:
+            found.append((self.enrollment[1], 0, self.enrollment[0], None))
+        if self.last_ok is not None:
+            found.append((self.last_ok[1], 1, self.last_ok[0], None))
+        setting = (e for e in reversed(self.events) if sets_state(e) and (off or e["detail"]["trainer_state"]))
+        event = next(setting, None)
+        if event is not None:
+            found.append((event["created_at"], 2, event["detail"]["trainer_state"], event))
+        if not found:
+            return None
+        _, _, state, source = max(found, key=lambda item: (item[0], item[1]))
+        return (dict(state) if state is not None else None), source
 
     def starting_state(self) -> dict[str, Any] | None:
         if self.session_input is not None:
             return dict(self.session_input)
-        last, enrolled = self.last_ok, self.enrollment
-        if last is not None and (enrolled is None or last[1] >= enrolled[1]):
-            return dict(last[0])
-        return dict(enrolled[0]) if enrolled is not None else None
+        latest = self._latest(off=False)
+        return latest[0] if latest is not None else None
+
+    def started_from(self) -> dict[str, Any] | None:
+        """The state-setting event (an override, a migration...) the starting state comes from, if any."""
+        latest = self._latest(off=False) if self.session_input is None else None
+        return latest[1] if latest is not None else None
+
+    def off_curriculum(self) -> dict[str, Any] | None:
+        """The off-curriculum event in effect (the latest of everything that sets the state), or None."""
+        latest = self._latest(off=True)
+        return latest[1] if latest is not None and latest[0] is None else None
+
+    def history_events(self) -> list[dict[str, Any]]:
+        """The history document's ``events``: the subject's events since its latest enrollment, oldest first."""
+        since = self.enrollment[1] if self.enrollment is not None else None
+        out = []
+        for event in self.events:
+            if since is not None and event["created_at"] < since:
+                continue
+            detail = event["detail"] if isinstance(event["detail"], dict) else {}
+            before = [row["session"] for row in self.ok_sessions if row["started_at"] < event["created_at"]]
+            state = detail.get("trainer_state") if sets_state(event) else None
+            stage = (state or {}).get("stage")
+            out.append(
+                {
+                    "kind": event["kind"],
+                    "at": event["created_at"].isoformat(),
+                    "operator": detail.get("operator"),
+                    "reason": event["reason"],
+                    "stage": stage.get("name") if isinstance(stage, dict) else None,
+                    "session_before": before[-1] if before else None,
+                }
+            )
+        return out
 
     def history(self, curriculum_name: str | None, before_session: str | None) -> list[dict[str, Any]]:
         return [
@@ -49,11 +119,39 @@ class SubjectRows:
             for row in self.ok_sessions
             if (curriculum_name is None or row["curriculum_name"] == curriculum_name)
             and row["session"] != before_session
-            and (self.session_id is None or row["id"] < self.session_id)
+            and self._before(row)
         ]
 
+    def _before(self, row: dict[str, Any]) -> bool:
+        """Whether ``row`` comes before the launched session in the subject's order (session time, id)."""
+        own_id = self.session_id if self.session_id is not None else UNRECORDED_ID
+        if self.session_time is None or row["session_time"] is None:
+            return row["id"] < own_id
+        return (row["session_time"], row["id"]) < (self.session_time, own_id)
 
-def history_payload(subject: str, curriculum_name: str | None, entries: list[dict[str, Any]]) -> dict[str, Any]:
+
+def order_bound(rows: SubjectRows, session_time: datetime | None) -> tuple[datetime, int] | None:
+    """The (session time, id) the launched session sorts at, if it has a time: the starting state is before it."""
+    rows.session_time = session_time or rows.session_time
+    if rows.session_time is None:
+        return None
+    return rows.session_time, rows.session_id if rows.session_id is not None else UNRECORDED_ID
+
+
+def sqlite_time(value: datetime) -> str:
+    """``value`` as SQLAlchemy stores a datetime in SQLite (UTC wall clock), to compare with stored ones."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def sets_state(event: dict[str, Any]) -> bool:
+    """A state-setting event (``override``, ``on-curriculum``, ``off-curriculum``, ``stage-migration``...):
+    its ``detail`` holds ``trainer_state``, a full trainer state or null for "off the curriculum"."""
+    return isinstance(event.get("detail"), dict) and "trainer_state" in event["detail"]
+
+
+def history_payload(
+    subject: str, curriculum_name: str | None, entries: list[dict[str, Any]], events: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
     sessions = [{**entry, "date": entry["date"].isoformat() if entry["date"] else None} for entry in entries]
     return {
         "contract_version": HISTORY_CONTRACT_VERSION,
@@ -61,7 +159,12 @@ def history_payload(subject: str, curriculum_name: str | None, entries: list[dic
         "curriculum_name": curriculum_name,
         "first_session": not sessions,
         "sessions": sessions,
+        "events": list(events),
     }
+
+
+#: The event columns the launch-time reads take.
+EVENT_COLUMNS = ("id", "kind", "session", "reason", "detail", "created_at")
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -72,7 +175,10 @@ def sqlite_file(url: str) -> Path | None:
     return Path(url[len(prefix) :])
 
 
-def read_sqlite(path: Path, subject: str, session: str | None, where: str, *, history: bool = True) -> SubjectRows:
+def read_sqlite(
+    path: Path, subject: str, session: str | None, where: str, *, history: bool = True,
+    session_time: datetime | None = None,
+) -> SubjectRows:  # fmt: skip
     """``HistoryStore._read_core`` with the standard library: the same queries, the same decoding."""
     import sqlite3
 
@@ -87,7 +193,7 @@ def read_sqlite(path: Path, subject: str, session: str | None, where: str, *, hi
     try:
         db.execute("BEGIN")  # one snapshot for every query
         try:
-            return _sqlite_queries(db, subject, session, where, history)
+            return _sqlite_queries(db, subject, session, where, history, session_time)
         finally:
             db.execute("ROLLBACK")
     except sqlite3.Error as exc:
@@ -96,7 +202,9 @@ def read_sqlite(path: Path, subject: str, session: str | None, where: str, *, hi
         db.close()
 
 
-def _sqlite_queries(db: Any, subject: str, session: str | None, where: str, history: bool) -> SubjectRows:
+def _sqlite_queries(
+    db: Any, subject: str, session: str | None, where: str, history: bool, session_time: datetime | None
+) -> SubjectRows:
     def when(text: str | None) -> datetime | None:
         return aware(datetime.fromisoformat(text)) if text is not None else None
 
@@ -110,23 +218,35 @@ def _sqlite_queries(db: Any, subject: str, session: str | None, where: str, hist
     version = db.execute("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchone()
     if version is not None and int(version[0]) > SCHEMA_VERSION:
         raise too_new(where, int(version[0]))  # an older one is read as it is, and upgraded by the first write
+    old = version is not None and int(version[0]) < 3  # no session_time, no superseded rows: read by id
+    current = "" if old else f" AND {CURRENT}"
+    order = "id" if old else "session_time, id"
     if session is not None:
         mark = db.execute(
-            "SELECT id, input_trainer_state FROM sessions WHERE subject = ? AND session = ?", (subject, session)
+            f"SELECT id, input_trainer_state, {'NULL' if old else 'session_time'} FROM sessions "
+            f"WHERE subject = ? AND session = ?{current}",
+            (subject, session),
         ).fetchone()
         if mark is not None:
             rows.session_id, rows.session_input = mark[0], decoded(mark[1], "sessions", mark[0], "input_trainer_state")
-    columns = ", ".join(HISTORY_COLUMNS)
-    query = f"SELECT {columns} FROM sessions WHERE subject = ? AND status = 'ok' ORDER BY id"
+            rows.session_time = when(mark[2])
+    bound = None if old else order_bound(rows, session_time)
+    columns = ", ".join(c if c != "session_time" or not old else "started_at AS session_time" for c in HISTORY_COLUMNS)
+    query = f"SELECT {columns} FROM sessions WHERE subject = ? AND status = 'ok'{current} ORDER BY {order}"
     for row in db.execute(query, (subject,)) if history else ():
         record = dict(zip(HISTORY_COLUMNS, row, strict=True))
         record["metrics"] = decoded(record["metrics"], "sessions", record["id"], "metrics")
         record["started_at"] = when(record["started_at"])
+        record["session_time"] = when(record["session_time"])
         rows.ok_sessions.append(record)
+    before, parameters = "", [subject]
+    if bound is not None:
+        before = " AND (session_time < ? OR (session_time = ? AND id < ?))"
+        parameters += [sqlite_time(bound[0]), sqlite_time(bound[0]), bound[1]]
     last = db.execute(
-        "SELECT id, trainer_state, finished_at FROM sessions WHERE subject = ? AND status = 'ok' "
-        "ORDER BY id DESC LIMIT 1",
-        (subject,),
+        f"SELECT id, trainer_state, finished_at FROM sessions WHERE subject = ? AND status = 'ok'{current}{before} "
+        f"ORDER BY {order.replace(',', ' DESC,')} DESC LIMIT 1",
+        parameters,
     ).fetchone()
     enrolled = db.execute(
         "SELECT id, trainer_state, created_at FROM enrollments WHERE subject = ? ORDER BY id DESC LIMIT 1", (subject,)
@@ -137,4 +257,11 @@ def _sqlite_queries(db: Any, subject: str, session: str | None, where: str, hist
     if enrolled is not None:
         state = decoded(enrolled[1], "enrollments", enrolled[0], "trainer_state")
         rows.enrollment = (state, when(enrolled[2]))  # type: ignore[assignment]
+    if "events" in tables:
+        query = "SELECT id, kind, session, reason, detail, created_at FROM events WHERE subject = ? ORDER BY id"
+        for row in db.execute(query, (subject,)):
+            event = dict(zip(EVENT_COLUMNS, row, strict=True))
+            event["detail"] = decoded(event["detail"], "events", event["id"], "detail")
+            event["created_at"] = when(event["created_at"])
+            rows.events.append(event)
     return rows

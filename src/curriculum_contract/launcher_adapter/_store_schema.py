@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 #: Version of the store's tables (``store_meta.schema_version``; the Alembic revision ``schema_<n>`` in
 #: ``_migrations/versions``): a store written by a newer adapter is refused, an older one upgraded.
-#: 1: release 0.2.0. 2: indexes for a subject's latest state and its history.
-SCHEMA_VERSION = 2
+#: 1: release 0.2.0. 2: indexes for a subject's latest state and its history. 3: sessions ordered by
+#: ``session_time``; recomputed decisions (``generation``, ``superseded_by``) keep the rows they replace.
+SCHEMA_VERSION = 3
 #: ``contract_version`` of the history documents the store writes (== ``sdk.CONTRACT_VERSION``; a test
 #: pins it), so that feeding a session needs no pydantic import before the curriculum starts.
 HISTORY_CONTRACT_VERSION = "1.1.0"
@@ -26,7 +27,11 @@ INSTALL_HINT = "pip install 'curriculum-contract[launcher]'"
 
 
 #: The session columns a subject's history is built from.
-HISTORY_COLUMNS = ("id", "session", "curriculum_name", "stage_before", "stage_after", "metrics", "started_at")
+HISTORY_COLUMNS = (
+    "id", "session", "curriculum_name", "stage_before", "stage_after", "metrics", "started_at", "session_time",
+)  # fmt: skip
+#: A session row that is the subject's current decision for its session (not replaced by a recomputation).
+CURRENT = "superseded_by IS NULL"
 
 
 def import_sqlalchemy() -> Any:
@@ -96,12 +101,19 @@ def tables() -> dict[str, Any]:
             sa.Column("duration_s", sa.Float),
             sa.Column("bootstrap_s", sa.Float),
             sa.Column("run_s", sa.Float),
-            sa.UniqueConstraint("subject", "session", name="uq_sessions_subject_session"),
+            # When the session ran (its metadata, else its directory's name, else the launch): the order of
+            # a subject's sessions. Nullable only so that schema 3 could add it in place (backfilled).
+            sa.Column("session_time", when),
+            # 1: the launch's decision; n + 1: recomputed from generation n, which keeps its row.
+            sa.Column("generation", sa.Integer, nullable=False, server_default="1"),
+            sa.Column("superseded_by", sa.Integer),  # the row of the recomputed decision; NULL: current
+            sa.UniqueConstraint("subject", "session", "generation", name="uq_sessions_subject_session_generation"),
             sa.CheckConstraint("status IN ('ok', 'skipped')", name="ck_sessions_status"),
-            # A subject's latest ok session (its state) and its ok history in order, without a scan.
             sa.Index("ix_sessions_subject_status_id", "subject", "status", "id"),
+            # A subject's latest ok session (its state) and its ok history in session-time order, without a scan.
+            sa.Index("ix_sessions_subject_status_time", "subject", "status", "session_time", "id"),
         )
-        # Re-enrollments, overridden subject mismatches, recovered launches.
+        # Re-enrollments, overridden subject mismatches, recovered launches, recompute-needed / recomputed.
         _TABLES["events"] = sa.Table(
             "events",
             md,

@@ -144,6 +144,24 @@ class HistoryEntry(_Strict):
     date: datetime | None = Field(default=None, description="When the session ran.")
 
 
+class HistoryEvent(_Strict):
+    """Something besides a session that changed the subject's course: an override, off/on curriculum..."""
+
+    kind: str = Field(
+        description="What happened: 'override', 'off-curriculum', 'on-curriculum', 'stage-migration', "
+        "'re-enrollment', 'subject-mismatch-override'... (new kinds may appear: ignore the ones you do not know)."
+    )
+    at: datetime = Field(description="When it was recorded.")
+    operator: str | None = Field(default=None, description="Who did it (a trainer's name), when recorded.")
+    reason: str | None = Field(default=None, description="Why, as the operator typed it.")
+    stage: str | None = Field(
+        default=None, description="The stage it put the subject in (state-setting events); null: none or off."
+    )
+    session_before: str | None = Field(
+        default=None, description="The latest session of `sessions` before it; null: before all of them."
+    )
+
+
 class History(_Versioned):
     """The subject's previous sessions, newest last. A first session says so explicitly."""
 
@@ -151,6 +169,11 @@ class History(_Versioned):
     curriculum_name: str | None = Field(default=None, description="The curriculum the history belongs to.")
     first_session: bool = Field(description="True only for the subject's first session: sessions is empty.")
     sessions: list[HistoryEntry] = Field(description="Previous sessions, oldest first, newest last.")
+    events: list[HistoryEvent] = Field(
+        default_factory=list,
+        description="Events since the subject's enrollment (overrides, off/on curriculum...), oldest first "
+        "(contract 1.1; absent: none known). The trainer state already reflects the state-setting ones.",
+    )
 
     @model_validator(mode="after")
     def _explicit_first_session(self) -> "History":

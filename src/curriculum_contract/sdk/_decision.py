@@ -162,5 +162,23 @@ def build_decision(
         transitions=transitions,
         policy_transitions=policy_transitions,
         policies=applied_policies(parameters_before, after, changed),
-        summary=summarize(stage_before, stage_after, transitions),
+        summary=summarize(stage_before, stage_after, transitions) + override_note(history),
     )
+
+
+#: The history's state-setting events a decision mentions: the trainer state came from a person (or a migration).
+_STARTING_EVENTS = ("override", "on-curriculum", "stage-migration")
+
+
+def override_note(history: History | None) -> str:
+    """`` (started from an override by alice: reason)`` when the history's latest event set the state after its
+    last session; else empty."""
+    if history is None or not history.events:
+        return ""
+    event = history.events[-1]
+    last = history.sessions[-1].session if history.sessions else None
+    if event.kind not in _STARTING_EVENTS or event.session_before != last:
+        return ""
+    article = "an" if event.kind[:1] in "aeiou" else "a"
+    by = f" by {event.operator}" if event.operator else ""
+    return f" (started from {article} {event.kind}{by}: {event.reason or 'no reason given'})"

@@ -1,6 +1,9 @@
 """Session metrics of a two-alternative choice task, computed from the trials table (see ``_trials``).
 
 Each helper takes the table (from ``load_trials`` or ``coerce_trials``) and returns a plain number.
+``where=`` (one boolean per trial) restricts a helper to some trials -- ``fraction_correct(trials,
+where=block)`` is ``fraction_correct(trials[block])`` -- without pandas copying the table for each subset,
+which on a few hundred trials cost more than the metric (see ``_rows``).
 "Undefined" is NaN, never an exception: an empty session has ``trial_count`` 0 and NaN rates; a
 session where the subject never responded has NaN ``fraction_correct`` and ``choice_bias``.
 Exceptions (``TrialsError``) are for malformed input only: a column the metric needs is missing.
@@ -23,7 +26,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._psychometric import PsychometricFit, fit_psychometric
-from ._trials import TrialsError, _boolean, derive_correct
+from ._rows import Where, _array, _rows, _select
+from ._trials import _boolean, derive_correct
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,75 +71,84 @@ def trial_count(trials: pd.DataFrame) -> int:
     return len(trials)
 
 
-def fraction_correct(trials: pd.DataFrame, *, count_no_go_as_incorrect: bool = False) -> float:
+def fraction_correct(trials: pd.DataFrame, *, count_no_go_as_incorrect: bool = False, where: Where = None) -> float:
     """Fraction of responded trials that were correct (NaN when none); see the module docstring."""
-    return _rate_correct(trials, None, count_no_go_as_incorrect)
+    return _rate_correct(trials, _rows(trials, where), count_no_go_as_incorrect)
 
 
 def fraction_correct_easy(
-    trials: pd.DataFrame, threshold: float = 0.5, *, count_no_go_as_incorrect: bool = False
+    trials: pd.DataFrame, threshold: float = 0.5, *, count_no_go_as_incorrect: bool = False, where: Where = None
 ) -> float:
     """``fraction_correct`` over trials with ``|signed_contrast| >= threshold`` (IBL: 0.5, i.e. 50 %, 100 %)."""
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold is a contrast fraction in [0, 1], got {threshold!r}")
-    easy = np.abs(_column(trials, "signed_contrast").to_numpy(dtype=np.float64)) >= threshold
-    return _rate_correct(trials, easy, count_no_go_as_incorrect)
+    easy = np.abs(_array(trials, "signed_contrast", np.float64)) >= threshold
+    rows = _rows(trials, where)
+    return _rate_correct(trials, easy if rows is None else easy & rows, count_no_go_as_incorrect)
 
 
-def choice_bias(trials: pd.DataFrame) -> float:
+def choice_bias(trials: pd.DataFrame, *, where: Where = None) -> float:
     """(right - left) / (right + left) among responded trials: -1 all left, +1 all right, NaN if none."""
-    choice = _column(trials, "choice").to_numpy()
+    choice = _select(_array(trials, "choice"), _rows(trials, where))
     right = int(np.count_nonzero(choice == 1))
     left = int(np.count_nonzero(choice == -1))
     return (right - left) / (right + left) if right + left else math.nan
 
 
-def median_reaction_time(trials: pd.DataFrame, *, contrast: float | None = None) -> float:
+def median_reaction_time(trials: pd.DataFrame, *, contrast: float | None = None, where: Where = None) -> float:
     """Median reaction time (s) of responded trials, NaN when none has one.
 
     ``contrast`` restricts it to one signed contrast (IBL's trained_1b uses zero-contrast trials).
     """
-    rt = _column(trials, "reaction_time").to_numpy(dtype=np.float64, na_value=np.nan)
-    keep = (_column(trials, "choice").to_numpy() != 0) & np.isfinite(rt)
+    rt = _array(trials, "reaction_time", nan_for_missing=True)
+    keep = (_array(trials, "choice") != 0) & np.isfinite(rt)
     if contrast is not None:
-        keep &= _column(trials, "signed_contrast").to_numpy(dtype=np.float64) == contrast
+        keep &= _array(trials, "signed_contrast", np.float64) == contrast
+    rows = _rows(trials, where)
+    if rows is not None:
+        keep &= rows
     return float(np.median(rt[keep])) if keep.any() else math.nan
 
 
-def choice_counts(trials: pd.DataFrame, *, count_no_go_as_left: bool = False) -> list[list[float]]:
+def choice_counts(trials: pd.DataFrame, *, count_no_go_as_left: bool = False, where: Where = None) -> list[list[float]]:
     """Per signed contrast (percent, ascending): ``[contrast, trials, right choices]``, JSON-ready.
 
     The sufficient statistics of the psychometric likelihood: carried in a session's metrics, they let
     ``pooled(...).psychometric(...)`` fit several sessions at once without their trials. No-go trials are
     left out, or with ``count_no_go_as_left`` counted as not rightward (IBL's ``compute_psychometric``).
     """
-    contrast = _column(trials, "signed_contrast").to_numpy(dtype=np.float64) * 100.0
-    choice = _column(trials, "choice").to_numpy()
-    keep = np.ones(choice.shape, dtype=bool) if count_no_go_as_left else choice != 0
-    levels, inverse = np.unique(contrast[keep], return_inverse=True)
+    contrast = _array(trials, "signed_contrast", np.float64) * 100.0
+    choice = _array(trials, "choice")
+    keep = _rows(trials, where)
+    if not count_no_go_as_left:
+        keep = choice != 0 if keep is None else keep & (choice != 0)
+    levels, inverse = np.unique(_select(contrast, keep), return_inverse=True)
     n = np.bincount(inverse, minlength=levels.size)
-    right = np.bincount(inverse, weights=(choice[keep] == 1), minlength=levels.size)
-    return [[float(c), int(t), int(r)] for c, t, r in zip(levels, n, right, strict=True)]
+    right = np.bincount(inverse, weights=(_select(choice, keep) == 1), minlength=levels.size)
+    return [[c, t, r] for c, t, r in zip(levels.tolist(), n.tolist(), right.astype(np.int64).tolist(), strict=True)]
 
 
-def reaction_times(trials: pd.DataFrame, *, contrast: float = 0.0) -> list[float | None]:
+def reaction_times(trials: pd.DataFrame, *, contrast: float = 0.0, where: Where = None) -> list[float | None]:
     """Reaction times (s) at one signed contrast, ascending, then ``None`` for each trial without a response.
 
     A median does not decompose over sessions, so a session carries the values (the 0 % trials: some tens).
     A no-go trial counts as slower than every response, as in IBL, whose no-go ends at the response
     window; a response with an unknown reaction time is left out (``nanmedian``).
     """
-    rt = _column(trials, "reaction_time").to_numpy(dtype=np.float64, na_value=np.nan)
-    at = _column(trials, "signed_contrast").to_numpy(dtype=np.float64) == contrast
-    no_go = _column(trials, "choice").to_numpy() == 0
+    rt = _array(trials, "reaction_time", nan_for_missing=True)
+    at = _array(trials, "signed_contrast", np.float64) == contrast
+    rows = _rows(trials, where)
+    if rows is not None:
+        at &= rows
+    no_go = _array(trials, "choice") == 0
     responded = np.sort(rt[at & ~no_go & np.isfinite(rt)])
-    return [float(v) for v in responded] + [None] * int(np.count_nonzero(at & no_go))
+    return responded.tolist() + [None] * int(np.count_nonzero(at & no_go))
 
 
 def session_duration(trials: pd.DataFrame) -> float:
     """Seconds from the earliest ``start_time`` to the latest ``end_time``; NaN if either is unknown."""
-    start = _column(trials, "start_time").to_numpy(dtype=np.float64, na_value=np.nan)
-    end = _column(trials, "end_time").to_numpy(dtype=np.float64, na_value=np.nan)
+    start = _array(trials, "start_time", nan_for_missing=True)
+    end = _array(trials, "end_time", nan_for_missing=True)
     start, end = start[np.isfinite(start)], end[np.isfinite(end)]
     return float(end.max() - start.min()) if start.size and end.size else math.nan
 
@@ -153,16 +166,8 @@ def summarize_session(trials: pd.DataFrame, *, easy_threshold: float = 0.5) -> S
     )
 
 
-def _column(trials: pd.DataFrame, name: str) -> pd.Series:
-    try:
-        return trials[name]
-    except KeyError:
-        found = ", ".join(map(str, trials.columns)) or "none"
-        raise TrialsError(_SOURCE, f"missing column {name} (found: {found})") from None
-
-
 def _rate_correct(trials: pd.DataFrame, subset: np.ndarray | None, no_go_incorrect: bool) -> float:
-    responded = _column(trials, "choice").to_numpy() != 0
+    responded = _array(trials, "choice") != 0
     value, known = _correct(trials)
     counted = responded & known
     if no_go_incorrect:
@@ -176,10 +181,12 @@ def _rate_correct(trials: pd.DataFrame, subset: np.ndarray | None, no_go_incorre
 
 def _correct(trials: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """``correct`` as (value, known) boolean arrays, derived from contrast and choice when absent."""
+    import pandas as pd
+
     if "correct" in trials.columns:
-        array = _boolean(trials["correct"], _SOURCE)
+        column = trials["correct"]
+        # A canonical table's column is already boolean: read it as it is rather than convert a copy.
+        array = column.array if isinstance(column.dtype, pd.BooleanDtype) else _boolean(column, _SOURCE)
     else:
-        contrast = _column(trials, "signed_contrast").to_numpy(dtype=np.float64)
-        array = derive_correct(contrast, _column(trials, "choice").to_numpy())
-    known = ~np.asarray(array.isna())
-    return array.to_numpy(dtype=bool, na_value=False), known
+        array = derive_correct(_array(trials, "signed_contrast", np.float64), _array(trials, "choice"))
+    return array.to_numpy(dtype=bool, na_value=False), ~array.isna()

@@ -75,6 +75,7 @@ from ._psychometric_model import LAPSE_BOUNDS as LAPSE_BOUNDS
 from ._psychometric_model import THRESHOLD_BOUNDS as THRESHOLD_BOUNDS
 from ._psychometric_model import tail_split
 from ._psychometric_solver import Solution, minimize
+from ._rows import Where, _array, _rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -140,13 +141,19 @@ def psychometric(
     return lapse_low + (1.0 - lapse_low - lapse_high) * (1.0 + erf(z)) / 2.0
 
 
-def contrast_counts(trials: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per contrast level (percent, ascending): responded trials and right choices among them."""
+def contrast_counts(trials: pd.DataFrame, *, where: Where = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per contrast level (percent, ascending): responded trials and right choices among them.
+
+    ``where`` (one boolean per trial): count only those trials, as ``contrast_counts(trials[where])``.
+    """
     import pandas as pd
 
-    choice = trials["choice"].to_numpy()
+    choice = _array(trials, "choice")
     responded = choice != 0
-    contrast = trials["signed_contrast"].to_numpy(dtype=np.float64)[responded] * 100.0
+    rows = _rows(trials, where)
+    if rows is not None:
+        responded &= rows
+    contrast = _array(trials, "signed_contrast", np.float64)[responded] * 100.0
     right = choice[responded] == 1
     codes, levels = pd.factorize(contrast, sort=True)
     if levels.size > MAX_LEVELS:
@@ -172,16 +179,20 @@ def negative_log_likelihood(params: np.ndarray, levels: np.ndarray, n: np.ndarra
     return -(k * np.log(p) + (n - k) * np.log(q)).sum(axis=1)
 
 
-def fit_psychometric(trials: pd.DataFrame, *, report_as: str | None = "psychometric_{}") -> PsychometricFit:
+def fit_psychometric(
+    trials: pd.DataFrame, *, report_as: str | None = "psychometric_{}", where: Where = None
+) -> PsychometricFit:
     """Maximum-likelihood fit of the session's choices; NaN and a reason for each parameter the data leave open.
 
     With ``report_as``, each undefined parameter is declared (``declare_undefined``) as
     ``report_as.format(name)``, so that its reason reaches the document's warnings during an evaluation.
+    ``where`` (one boolean per trial) fits only those trials, exactly as ``fit_psychometric(trials[where])``.
     """
-    if len(trials) == 0:
+    rows = _rows(trials, where)
+    if (len(trials) if rows is None else np.count_nonzero(rows)) == 0:
         fit = PsychometricFit.unfitted(0, "no trials")
     else:
-        levels, n, k = contrast_counts(trials)
+        levels, n, k = contrast_counts(trials, where=rows)
         if n.sum() == 0:
             fit = PsychometricFit.unfitted(0, "no trial with a response (every choice is 0)")
         else:

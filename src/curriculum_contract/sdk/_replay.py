@@ -12,6 +12,7 @@ except the lines of its chain that depend on it.
 from __future__ import annotations
 
 import json
+import math
 import typing
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -111,8 +112,11 @@ def _recorded_metrics(spec: CurriculumSpec, values: dict[str, object], where: st
         model = None
     if not (isinstance(model, type) and issubclass(model, Metrics)):
         model = Metrics
+    # A float metric's NaN is null in the suggestion document: read it back as NaN where None is not allowed.
+    nan = {key: math.nan for key, spec in model.model_fields.items() if values.get(key, 0) is None
+           and spec.annotation is float}  # fmt: skip
     try:
-        return model.model_validate(values)
+        return model.model_validate({**values, **nan})
     except ValidationError as error:
         lines = format_validation_error(error)
         raise InputError(

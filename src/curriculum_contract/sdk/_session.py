@@ -87,6 +87,19 @@ def _order_policies(state: TrainerState) -> None:
         state.active_policies = sorted(state.active_policies, key=lambda p: order.get(rule_name(p), len(order)))
 
 
+def _with_own_stage(state: TrainerState) -> TrainerState:
+    """A copy of ``state`` whose stage (and active policy list) are its own.
+
+    What the DSL mutates is the stage: ``Trainer.evaluate`` sets the task of the stage it is given, and
+    returns a stage of the curriculum's own graph when the subject advances. The curriculum itself it only
+    reads, and every state it makes shares the trainer's (``create_enrollment`` too); deep-copying it as
+    well tripled the cost of a decision (a copy of every stage, task and policy, twice a session).
+    """
+    stage = state.stage.model_copy(deep=True) if state.stage is not None else None
+    policies = list(state.active_policies) if state.active_policies is not None else None
+    return state.model_copy(update={"stage": stage, "active_policies": policies})
+
+
 def evaluate_session(
     spec: CurriculumSpec,
     data_directory: Path,
@@ -127,14 +140,14 @@ def decide(
     undefined = _undefined_metrics(metrics, undefined or {})
     # The DSL mutates the stage it evaluates and hands out the curriculum's own stage objects:
     # work on a copy and detach the result, so neither the caller's state nor the curriculum changes.
-    trainer_state = trainer_state.model_copy(deep=True)
+    trainer_state = _with_own_stage(trainer_state)
     stage_before, parameters_before = trainer_state.stage.name, task_parameters(trainer_state)
     rule = "the trainer"
     try:
         with evaluation_context(history, undefined, stage=stage_before) as context:
             transitions, policy_transitions, chosen = explain(trainer_state, metrics, context)
             rule = "Trainer.evaluate"
-            suggested = spec.trainer.evaluate(trainer_state, metrics).model_copy(deep=True)
+            suggested = _with_own_stage(spec.trainer.evaluate(trainer_state, metrics))
             _order_policies(suggested)
     except Exception as error:
         raise EvaluationError(

@@ -59,6 +59,7 @@ TRIALS_FILE_NAMES = ("trials.parquet", "trials.csv", "trials.jsonl")
 TRIALS_SUBDIRS = ("", "behavior")
 REQUIRED_COLUMNS = ("signed_contrast", "choice")
 OPTIONAL_FLOAT_COLUMNS = ("reaction_time", "start_time", "end_time")
+_CANONICAL = (*REQUIRED_COLUMNS, "correct", *OPTIONAL_FLOAT_COLUMNS)
 _SUFFIXES = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _TRUE = frozenset({"true", "1", "1.0", "yes"})
 _FALSE = frozenset({"false", "0", "0.0", "no"})
@@ -156,12 +157,16 @@ def coerce_trials(frame: pd.DataFrame, source: str | Path = "<DataFrame>") -> pd
     Raises ``TrialsError`` naming ``source`` and the column for a missing required column or a value
     outside its domain. Use it on tables built in memory; ``load_trials`` already calls it.
     """
+    import pandas as pd
+
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         found = ", ".join(map(str, frame.columns)) or "none"
         raise TrialsError(source, f"missing required column(s) {', '.join(missing)} (found: {found})")
-    out = frame.copy()
-    contrast = _numeric(out["signed_contrast"], "signed_contrast", source)
+    out = frame.copy(deep=not _copy_on_write())
+    # Each column is looked up once (a lookup costs more than the checks on a few hundred rows).
+    column = {name: out[name] for name in _CANONICAL if name in out.columns}
+    contrast = _numeric(column["signed_contrast"], "signed_contrast", source)
     bad = np.isnan(contrast)
     if bad.any():
         raise TrialsError(source, f"signed_contrast is empty or NaN in {int(bad.sum())} row(s)")
@@ -173,21 +178,35 @@ def coerce_trials(frame: pd.DataFrame, source: str | Path = "<DataFrame>") -> pd
             f"signed_contrast outside [-1, 1] in {int(outside.sum())} row(s) "
             f"(min {contrast.min():g}, max {contrast.max():g}){hint}",
         )
-    choice = _numeric(out["choice"], "choice", source)
+    choice = _numeric(column["choice"], "choice", source)
     bad = ~np.isin(choice, (-1.0, 0.0, 1.0))
     if bad.any():
         examples = sorted({str(v) for v in choice[bad][:50]})[:3]
         problem = f"choice must be -1, 0 or +1; {int(bad.sum())} row(s) are not (e.g. {examples})"
         raise TrialsError(source, problem)
-    out["signed_contrast"] = contrast
-    out["choice"] = choice.astype(np.int8)
-    if "correct" in out.columns:
-        out["correct"] = _boolean(out["correct"], source)
-    else:
+    # A column already in its canonical dtype keeps its values as they are: assigning them again costs more
+    # than the checks, and the simulator's tables arrive canonical but for choice and correct.
+    if column["signed_contrast"].dtype != np.float64:
+        out["signed_contrast"] = contrast
+    if column["choice"].dtype != np.int8:
+        out["choice"] = choice.astype(np.int8)
+    if "correct" not in column:
         out["correct"] = derive_correct(contrast, choice)
-    for column in OPTIONAL_FLOAT_COLUMNS:
-        out[column] = _numeric(out[column], column, source) if column in out.columns else np.nan
+    elif not isinstance(column["correct"].dtype, pd.BooleanDtype):
+        out["correct"] = _boolean(column["correct"], source)
+    for name in OPTIONAL_FLOAT_COLUMNS:
+        if name not in column:
+            out[name] = np.nan
+        elif column[name].dtype != np.float64:
+            out[name] = _numeric(column[name], name, source)
     return out
+
+
+def _copy_on_write() -> bool:
+    """Whether pandas copies on write (always from pandas 3): a shallow copy is then as good as a deep one."""
+    import pandas as pd
+
+    return int(pd.__version__.split(".", 1)[0]) >= 3 or pd.options.mode.copy_on_write is True
 
 
 def derive_correct(signed_contrast: np.ndarray, choice: np.ndarray) -> pd.arrays.BooleanArray:
@@ -203,6 +222,8 @@ def _numeric(column: pd.Series, name: str, source: str | Path) -> np.ndarray:
 
     if column.dtype == bool or isinstance(column.dtype, pd.BooleanDtype):
         raise TrialsError(source, f"column {name} must be numeric, not boolean")
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf":
+        return column.to_numpy(dtype=np.float64)  # what to_numeric gives, without its checks: NaN is the only NA
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = np.isnan(values) & column.notna().to_numpy()
     if bad.any():

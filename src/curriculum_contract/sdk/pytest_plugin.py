@@ -1,7 +1,9 @@
 """The SDK's pytest plugin (entry point ``pytest11``): configuration and fixtures for ``ContractSuite``.
 
 ini options (``[tool.pytest.ini_options]``): ``curriculum_spec`` (``module:ATTRIBUTE`` of a
-``CurriculumSpec``) and ``curriculum_sessions`` (folder of sample sessions, one sub-folder each).
+``CurriculumSpec``), ``curriculum_sessions`` (folder of sample sessions, one sub-folder each) and
+``curriculum_migrations`` (the stage migrations file, default ``migrations.toml``, which the
+``curriculum_migration_problems`` fixture checks).
 Nothing happens in a test run that does not use these fixtures.
 """
 
@@ -11,7 +13,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from ._errors import InputError
 from ._layout import trainer_state_path
+from ._migrations_file import MIGRATIONS_FILE, Migrations, read_migrations
 from ._spec import CurriculumSpec
 
 if TYPE_CHECKING:
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("curriculum_spec", "module:ATTRIBUTE of the repository's CurriculumSpec", default="")
     parser.addini("curriculum_sessions", "folder of sample session data directories", default="tests/data")
+    parser.addini("curriculum_migrations", "the stage migrations file (docs/launcher.md)", default=MIGRATIONS_FILE)
 
 
 def _sessions(config: pytest.Config) -> list[Path]:
@@ -72,3 +77,20 @@ def curriculum_sample_runs(
     from .testing import run_samples
 
     return run_samples(curriculum_program, curriculum_sessions)
+
+
+@pytest.fixture(scope="session")
+def curriculum_migrations(pytestconfig: pytest.Config) -> Migrations:
+    """The repository's stage migrations file, read as the launcher's ``migrate`` reads it (empty if absent)."""
+    try:
+        return read_migrations(Path(pytestconfig.rootpath, pytestconfig.getini("curriculum_migrations")))
+    except InputError as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def curriculum_migration_problems(curriculum_spec: CurriculumSpec, curriculum_migrations: Migrations) -> list[str]:
+    """What is wrong with the migrations file for this version: a new major version must map every old stage
+    onto a stage it has, or retire it. Empty when all is well (assert it in a test)."""
+    curriculum = curriculum_spec.trainer.curriculum
+    return curriculum_migrations.problems(curriculum.version, [stage.name for stage in curriculum.see_stages()])

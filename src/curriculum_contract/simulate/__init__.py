@@ -8,7 +8,8 @@ suggests, so a curriculum can be driven end to end without a rig::
     [(s.index, s.stage) for s in steps]
 
 ``write_sample_sessions`` does the same into a curriculum repository's ``tests/data`` and records the
-golden replay's ``replay.json``.
+golden replay's ``replay.json``; ``regenerate_samples`` makes ``tests/data`` one seeded population learner's run
+to the last stage, rewriting only what changed (the template's ``tests/sample_sessions.py``).
 
 ``Experiment`` trains a seeded population of model learners on a curriculum and tabulates how many sessions
 each stage takes (``curriculum simulate``; docs/simulate.md)::
@@ -39,6 +40,7 @@ from ._loop import TrainingStep, run_training, stage_changes
 from ._output import read_results, write_results
 from ._profiles import PROFILES, SubjectProfile, get_profile
 from ._results import ExperimentResults, SessionRecord
+from ._sample_set import SampleChanges, SamplesNotOwned, regenerate_samples
 from ._samples import write_sample_sessions
 from ._sessions import SESSION_FILE, SessionExistsError, SimulatedSession, write_session
 from ._subject import TwoAfcSubject
@@ -57,6 +59,8 @@ __all__ = [
     "LearnerFailed",
     "LearnerParameters",
     "ResultsUnreadable",
+    "SampleChanges",
+    "SamplesNotOwned",
     "SessionExistsError",
     "SessionRecord",
     "SimulatedSession",
@@ -70,6 +74,7 @@ __all__ = [
     "compare",
     "get_profile",
     "read_results",
+    "regenerate_samples",
     "resolve_learner",
     "run_training",
     "stage_changes",

@@ -4,7 +4,8 @@
 
     CurriculumError
     ├── UsageError
-    │   └── UnknownLearner    (2)  --learner is neither built in nor module:attribute of a factory
+    │   ├── UnknownLearner    (2)  --learner is neither built in nor module:attribute of a factory
+    │   └── SamplesNotOwned   (2)  a sample folder the writer would replace holds files it did not write
     ├── InputError
     │   └── ResultsUnreadable (3)  a results directory (--compare) is missing, unreadable or of another population
     └── LearnerFailed         (5)  a learner raised, or returned something other than a trials table
@@ -25,3 +26,7 @@ class LearnerFailed(CurriculumError, RuntimeError):
     """A simulated learner raised, or returned something other than a trials table or a SimulatedSession."""
 
     exit_code = ExitCode.EVALUATION
+
+
+class SamplesNotOwned(UsageError, FileExistsError):
+    """A folder the sample writer would replace or remove holds files it did not write (nothing was changed)."""

@@ -1,0 +1,60 @@
+"""Another version of a curriculum, for the commands that compare two (``simulate --compare``, ``whatif``).
+
+A directory is another checkout; anything else is a git revision of the curriculum's repository, exported
+with ``git archive`` into a directory of the caller's (locked with ``uv lock`` if the revision has no
+``uv.lock``), so it gets an environment of its own and the working tree is never touched.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+from pathlib import Path
+
+from .._tools import find_git
+from ._bootstrap import _run_uv, find_uv
+from ._errors import InvalidArgument, tail_text
+from ._git import run_git
+
+
+def export_revision(checkout: Path, revision: str, destination: Path, *, option: str = "--compare") -> str:
+    """Write the tree of ``checkout`` at git ``revision`` into ``destination``; returns the full commit id.
+
+    ``option`` names the command-line option the revision came from, in the error messages.
+    """
+    found = run_git(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd=checkout)
+    if found.exit_code != 0:
+        raise InvalidArgument(
+            f"{option} {revision!r}: neither a directory nor a git revision of {checkout} "
+            f"(git rev-parse exited {found.exit_code})"
+        )
+    commit = found.stdout.strip()
+    prefix = run_git(["rev-parse", "--show-prefix"], cwd=checkout).stdout.strip()
+    top = run_git(["rev-parse", "--show-toplevel"], cwd=checkout).stdout.strip()
+    archive = subprocess.run(
+        [find_git(InvalidArgument), "-C", top, "archive", "--format=tar", f"{commit}:{prefix}" if prefix else commit],
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        raise InvalidArgument(
+            f"{option} {revision!r}: git archive of {commit} failed (exit {archive.returncode})",
+            tail_text(archive.stderr),
+        )
+    destination.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(destination, filter="data")
+    if not (destination / "uv.lock").is_file() and (destination / "pyproject.toml").is_file():
+        _run_uv([find_uv(), "lock", "--color", "never"], destination, offline=False, progress=None, timeout_s=None)
+    return commit
+
+
+def other_version(checkout: Path, rev_or_dir: str, scratch: Path, *, option: str) -> tuple[Path, str]:
+    """The other version's checkout (a directory as is, a revision exported under ``scratch``) and its label."""
+    other = Path(rev_or_dir)
+    if other.is_dir():
+        return other, str(other)
+    destination = scratch / "checkout"
+    commit = export_revision(checkout, rev_or_dir, destination, option=option)
+    return destination, f"{rev_or_dir} ({commit[:10]})"

@@ -1,0 +1,42 @@
+"""``decide`` copies only the stage, not the whole curriculum: the caller's state and the curriculum stay as they were.
+
+The DSL sets the task of the stage it evaluates (a policy may even change that task in place) and returns a
+stage of the curriculum's own graph when the subject advances; the SDK gives it a stage of its own and detaches
+the suggested one. Checked on the IBL curriculum, whose policies change task parameters and whose subjects advance.
+"""
+
+from __future__ import annotations
+
+from ibl_2afc.curriculum import SPEC
+
+from curriculum_contract.simulate import Experiment
+from curriculum_contract.simulate._experiment import stage_order
+
+
+def test_evaluations_leave_the_states_and_the_curriculum_unchanged() -> None:
+    curriculum_before = SPEC.trainer.curriculum.model_dump_json()
+    enrollment = SPEC.enroll()
+    enrollment_before = enrollment.model_dump_json()
+    experiment = Experiment(SPEC, subjects=2, sessions=25, seed=4, workers=1)
+    fed: list[tuple[object, str]] = []
+    suggested = []
+    train = experiment._evaluate
+
+    def spy(directory, trials, state, history):  # type: ignore[no-untyped-def]
+        fed.append((state, state.model_dump_json()))
+        suggestion = train(directory, trials, state, history)
+        suggested.append(suggestion.trainer_state)
+        return suggestion
+
+    experiment._evaluate = spy  # type: ignore[method-assign]
+    records = experiment.run().records
+    assert len({r.next_stage for r in records}) > 1, "the subjects should advance at least once"
+    assert any(r.stage == r.next_stage for r in records)
+    assert SPEC.trainer.curriculum.model_dump_json() == curriculum_before
+    assert enrollment.model_dump_json() == enrollment_before
+    for state, dumped in fed:
+        assert state.model_dump_json() == dumped  # each input state, after its evaluation and the next ones
+    graph_stages = [id(stage) for stage in SPEC.trainer.curriculum.see_stages()]
+    for state in suggested:
+        assert id(state.stage) not in graph_stages
+    assert stage_order(SPEC)[0] == SPEC.enroll().stage.name
