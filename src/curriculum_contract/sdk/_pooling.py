@@ -34,13 +34,14 @@ import numpy as np
 from ._contract import Scalar
 from ._criteria import Comparison, Condition
 from ._psychometric import PsychometricFit, fit_counts
+from ._refs import Orderable
 
 Reducer = Callable[[Sequence[Sequence[Any]]], tuple[float, str | None]]
 PARAMETERS = ("bias", "threshold", "lapse_low", "lapse_high")
 
 
 @dataclass(frozen=True)
-class PooledRef:
+class PooledRef(Orderable):
     """A value pooled from ``sources`` over a window of sessions, to be compared like ``metric(...)``."""
 
     sources: tuple[str, ...]
@@ -61,18 +62,6 @@ class PooledRef:
 
     def _compare(self, comparison: Comparison, threshold: Scalar) -> Condition:
         return Condition(self.label, comparison, threshold, transform=self.transform, mode="pooled", pool=self)
-
-    def __ge__(self, threshold: Scalar) -> Condition:  # type: ignore[override]
-        return self._compare(">=", threshold)
-
-    def __gt__(self, threshold: Scalar) -> Condition:  # type: ignore[override]
-        return self._compare(">", threshold)
-
-    def __le__(self, threshold: Scalar) -> Condition:  # type: ignore[override]
-        return self._compare("<=", threshold)
-
-    def __lt__(self, threshold: Scalar) -> Condition:  # type: ignore[override]
-        return self._compare("<", threshold)
 
 
 @dataclass(frozen=True)

@@ -7,19 +7,11 @@ from ._contract import Scalar
 from ._criteria import Comparison, Condition
 
 
-@dataclass(frozen=True)
-class MetricRef:
-    """A metric by name, to be compared: ``metric("n_trials") >= 200``."""
-
-    name: str
-    transform: Literal["value", "abs"] = "value"
-
-    def abs(self) -> "MetricRef":
-        """Compare the absolute value (e.g. ``metric("bias").abs() < 10``)."""
-        return replace(self, transform="abs")
+class Orderable:
+    """``<``, ``<=``, ``>``, ``>=`` against a threshold make a ``Condition`` (through ``_compare``)."""
 
     def _compare(self, comparison: Comparison, threshold: Scalar) -> Condition:
-        return Condition(self.name, comparison, threshold, transform=self.transform)
+        raise NotImplementedError
 
     def __ge__(self, threshold: Scalar) -> Condition:  # type: ignore[override]
         return self._compare(">=", threshold)
@@ -32,6 +24,21 @@ class MetricRef:
 
     def __lt__(self, threshold: Scalar) -> Condition:  # type: ignore[override]
         return self._compare("<", threshold)
+
+
+@dataclass(frozen=True)
+class MetricRef(Orderable):
+    """A metric by name, to be compared: ``metric("n_trials") >= 200``."""
+
+    name: str
+    transform: Literal["value", "abs"] = "value"
+
+    def abs(self) -> "MetricRef":
+        """Compare the absolute value (e.g. ``metric("bias").abs() < 10``)."""
+        return replace(self, transform="abs")
+
+    def _compare(self, comparison: Comparison, threshold: Scalar) -> Condition:
+        return Condition(self.name, comparison, threshold, transform=self.transform)
 
     def __eq__(self, threshold: object) -> Condition:  # type: ignore[override]
         return self._compare("==", threshold)  # type: ignore[arg-type]
