@@ -110,8 +110,11 @@ def exit_fast(entry: Callable[[], object]) -> NoReturn:
     Tearing down the modules a launch loads (SQLAlchemy, pydantic, the DSL) costs about 100 ms after
     the work is done, on every session of a rig. Output is flushed and the store closed by then; only
     the final garbage collection and module cleanup are skipped. An unexpected exception still ends
-    the normal way, with its traceback.
+    the normal way, with its traceback. A stdout whose reader went away by the last flush ends with
+    ``STDOUT_CLOSED`` (141), quietly, as a command stopped early does (``_cli_errors``).
     """
+    from ._cli_errors import STDOUT_CLOSED
+
     try:
         entry()
         code = 0
@@ -120,9 +123,14 @@ def exit_fast(entry: Callable[[], object]) -> NoReturn:
         if not isinstance(done.code, int | None):
             print(done.code, file=sys.stderr)
     logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = code or STDOUT_CLOSED
+    except Exception:  # a stdout that cannot be flushed has nobody to tell
+        pass
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
     os._exit(code)
 
 

@@ -5,11 +5,14 @@ inside :func:`reporting_errors`, through the click classes below: a :class:`~cur
 exits with its ``exit_code`` after ``<program>: error: <reason>`` on stderr (its details on the next lines);
 any other exception is a bug: ``<program>: error: internal error: <Type>: <message>``, the traceback as
 details, exit 1. Never a bare traceback. click's own usage errors keep click's handling (exit 2), and
-Ctrl-C stays click's ``Abort``.
+Ctrl-C stays click's ``Abort``. A reader that closed stdout early (``history | head -1``) is not a bug: the
+command stops quietly with :data:`STDOUT_CLOSED` (141, what a shell reports for ``yes | head``), no message.
 """
 
 from __future__ import annotations
 
+import os
+import select
 import sys
 import traceback
 from collections.abc import Iterator
@@ -19,6 +22,43 @@ from typing import Any, NoReturn
 import click
 
 from ._errors import CommandExit, ContractError, exit_code_for, one_line
+
+#: The exit status of a command whose stdout reader went away: 128 + SIGPIPE, as a shell reports ``yes | head``.
+STDOUT_CLOSED = 141
+
+#: The descriptors that are a program's stdout: fd 1, and the ``curriculum`` program's private duplicate of it
+#: (its stdout guard points fd 1 at stderr and registers the real one here).
+STDOUT_DESCRIPTORS: list[int] = [1]
+
+
+def _closed_pipe(fd: int) -> bool:
+    """Whether ``fd`` is a pipe whose reading end is closed (poll reports an error on it; never blocks)."""
+    if not hasattr(select, "poll"):
+        return False
+    poller = select.poll()
+    try:
+        poller.register(fd, select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
+def stop_if_stdout_closed() -> None:
+    """Exit :data:`STDOUT_CLOSED` quietly when stdout's reader went away, else return (the error is another's).
+
+    The closed descriptor is pointed at /dev/null first, so the final flush of what is still buffered does
+    not fail a second time at interpreter exit.
+    """
+    closed = [fd for fd in dict.fromkeys(STDOUT_DESCRIPTORS) if _closed_pipe(fd)]
+    if not closed:
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in closed:
+            os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+    sys.exit(STDOUT_CLOSED)
 
 
 def fail(program: str, code: int, reason: str, details: str = "") -> NoReturn:
@@ -48,6 +88,8 @@ def reporting_errors(program: str, *, show_details: bool = True) -> Iterator[Non
     except ContractError as error:
         fail(program, exit_code_for(error), error.reason, _details(error, error.details) if show_details else "")
     except Exception as error:  # a bug, wherever it is: one line, then the traceback
+        if isinstance(error, BrokenPipeError):
+            stop_if_stdout_closed()  # its reader stopped reading: not a bug (a pipe to a child still is one)
         reason = f"internal error: {type(error).__name__}: {one_line(str(error))}"
         fail(program, CommandExit.INTERNAL, reason, _details(error, traceback.format_exc()))
 

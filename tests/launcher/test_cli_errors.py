@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from click.testing import CliRunner
 from launcher_support import make_session, ready_project
 
 from curriculum_contract import CommandExit, ContractError
+from curriculum_contract._cli_errors import STDOUT_CLOSED, reporting_errors
 from curriculum_contract.launcher_adapter import (
     CurriculumNotFound,
     HistoryStore,
@@ -282,3 +285,65 @@ def test_a_corrupt_value_in_any_json_column_is_a_store_error_naming_it(tmp_path:
     if (table, column) in launch_time:
         expected = [*expected, "read_core", "read_sqlite"]
     assert reached == expected
+
+
+# A reader that stops early (`history | head -1`) is not a bug: real processes, real pipes.
+COMMAND = Path(sys.executable).with_name("curriculum-contract")
+SDK_CURRICULA = Path(__file__).parents[1] / "sdk" / "curricula"
+
+
+def _store_of_big_sessions(path: Path, count: int, curve: int = 0) -> Path:
+    from curriculum_contract.launcher_adapter._store import SessionRecord, now
+
+    store = HistoryStore(path)
+    for n in range(count):
+        store.record_session(SessionRecord(
+            subject="M1", session=f"s{n}", session_path=f"/data/s{n}", status="ok", started_at=now(),
+            finished_at=now(), stage_before="a", stage_after="a", metrics={"n": n, "curve": list(range(curve))},
+        ))  # fmt: skip
+    store.close()
+    return path
+
+
+def _into_a_closed_pipe(argv: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` with stdout a pipe whose reader is gone before its first write (`| head -1` done)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(argv, stdout=write, stderr=subprocess.PIPE, text=True, env={**os.environ, **env},
+                              timeout=120, check=False)  # fmt: skip
+    finally:
+        os.close(write)
+
+
+def test_a_reader_that_closes_stdout_early_stops_history_quietly_with_141(tmp_path: Path) -> None:
+    store = _store_of_big_sessions(tmp_path / "h.sqlite", 3, curve=30_000)  # --json: about 500 kB
+    for args in (["history", "--all"], ["history", "--json"]):
+        done = _into_a_closed_pipe([str(COMMAND), *args, "--store", str(store)])
+        assert (done.returncode, done.stderr) == (STDOUT_CLOSED, ""), args
+    # a reader that takes the first 800 bytes, then closes while the command still writes
+    with subprocess.Popen([str(COMMAND), "history", "--json", "--store", str(store)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as writer:  # fmt: skip
+        assert writer.stdout is not None and writer.stderr is not None
+        head = writer.stdout.read(800)
+        writer.stdout.close()
+        stderr = writer.stderr.read()
+        assert writer.wait(timeout=120) == 141 and stderr == b"" and head.startswith(b'[{"id": 1')
+    whole = subprocess.run([str(COMMAND), "history", "--json", "--store", str(store)], capture_output=True,
+                           check=False)  # fmt: skip
+    assert whole.returncode == 0 and len(whole.stdout) > 400_000, "read to the end: exit 0, as before"
+
+
+def test_the_curriculum_program_stops_quietly_too() -> None:
+    """The SDK's `curriculum` writes through a private duplicate of stdout (its guard): the same rule."""
+    program = [sys.executable, "-c", "from curriculum_contract.sdk import main; main(specs=['toy_curriculum:SPEC'])"]
+    for command in ("list", "describe", "schema"):
+        done = _into_a_closed_pipe([*program, command], PYTHONPATH=str(SDK_CURRICULA))
+        assert (done.returncode, done.stderr) == (STDOUT_CLOSED, ""), command
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_still_a_bug(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done, reporting_errors("curriculum-contract"):
+        raise BrokenPipeError(32, "Broken pipe")  # e.g. writing to a child that exited; stdout is fine
+    assert done.value.code == 1
+    assert capsys.readouterr().err.startswith("curriculum-contract: error: internal error: BrokenPipeError: ")

@@ -131,3 +131,20 @@ def test_a_launch_refused_for_an_older_major_names_the_command() -> None:
     other = ProcessFailed("curriculum exited with code 3: no data directory", child_exit_code=3)
     _name_the_migration(other, Path("curricula/vb"), "m1")
     assert "migrate" not in str(other)
+
+
+def test_the_event_records_who_migrated_and_history_shows_old_to_new(
+    setup, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, store, _runner, tools = setup
+    monkeypatch.setenv("USER", "erin")
+    migrate(project, store=store, subjects=["m2"], **tools)
+    migrate(project, store=store, subjects=["m1"], operator="frank", **tools)
+    assert [(e["subject"], e["detail"]["operator"]) for e in store.events()] == [("m2", "erin"), ("m1", "frank")]
+    shown = CliRunner().invoke(main, ["history", "--store", str(store_path)])
+    assert shown.exit_code == 0, shown.output
+    events = [line for line in shown.stdout.splitlines() if line.startswith("-- event ")]
+    assert [line.split(": ", 1)[1].split(";")[0] for line in events] == [
+        "stage-migration by erin: old_b -> stage_b",
+        "stage-migration by frank: old_a -> stage_a",
+    ]

@@ -28,8 +28,13 @@ from launcher_support import make_session, wait_until
 from pg_server import SCRIPT, admin_execute, with_database
 
 from curriculum_contract._cli import main
-from curriculum_contract.launcher_adapter import HistoryStore, StoreError, launch
-from curriculum_contract.launcher_adapter._errors import StoreUnreachable, SubjectNotEnrolled
+from curriculum_contract.launcher_adapter import HistoryStore, StoreError, launch, run_or_skip
+from curriculum_contract.launcher_adapter._errors import (
+    OfflineConflicts,
+    StoreUnreachable,
+    SubjectInConflict,
+    SubjectNotEnrolled,
+)
 from curriculum_contract.launcher_adapter._journal import journal_dir
 from curriculum_contract.launcher_adapter._rig_store import RigStore, base_of
 from curriculum_contract.launcher_adapter._store_pg import split_password
@@ -181,6 +186,140 @@ def test_a_subject_that_ran_elsewhere_meanwhile_is_a_conflict_resolved_explicitl
         assert event["detail"]["superseded"]["sessions"][-1] == "M1_b2", "names what it superseded"
         assert store.latest_trainer_state("M1") == offline.document["trainer_state"]
     store.close()
+
+
+def _tree(session: Path) -> dict[str, bytes | None]:
+    """Every entry of the session, byte for byte (None: a directory)."""
+    return {str(p.relative_to(session)): None if p.is_dir() else p.read_bytes() for p in sorted(session.rglob("*"))}
+
+
+def _outbox(rig: RigStore) -> list[tuple[object, ...]]:
+    return [(e.seq, e.subject, e.session, e.kind, e.state, e.base, e.payload) for e in rig.rig.all_entries()]
+
+
+_STORE_WORDS = ("store unreachable", "queued", "conflict", "outbox", "pushed")
+
+
+def test_a_subject_in_conflict_on_this_rig_is_refused_until_resolved(
+    server: Server, lab: str, project: Path, program_for, tmp_path: Path
+) -> None:
+    """The tester's sequence: A decided M1 offline, B ran M1 online, A's sync reported the conflict; A launches M1."""
+    sessions, ok = tmp_path / "sessions", program_for("ok")
+    cache = tmp_path / "rig-a" / "cache.sqlite"
+    rig_a = _rig(lab, tmp_path, "rig-a")
+    launch(project, make_session(sessions, "M1_s1", n_trials=2), "M1", store=rig_a, environment=ok)
+    server.stop()
+    assert launch(project, make_session(sessions, "M1_a2"), "M1", store=rig_a, environment=ok).store_status == "queued"
+    rig_a.close()
+    server.start()
+    rig_b = _rig(lab, tmp_path, "rig-b")
+    elsewhere = launch(project, make_session(sessions, "M1_b2", n_trials=2), "M1", store=rig_b, environment=ok)
+    rig_b.close()
+    assert _sync(lab, cache).exit_code == 17
+
+    store = HistoryStore(lab)
+    rows, events = store.session_rows("M1"), store.events("M1")
+    rig_a = _rig(lab, tmp_path, "rig-a")
+    (queued,) = rig_a.rig.pending("M1")
+    decided = queued.record().started_at.isoformat(timespec="seconds")
+    outbox = _outbox(rig_a)
+    session = make_session(sessions, "M1_a3")
+    before, calls = _tree(session), ok.calls
+    with pytest.raises(SubjectInConflict) as refused:  # the server is up
+        launch(project, session, "M1", store=rig_a, environment=ok)
+    assert str(refused.value) == (
+        f"subject M1 has an unresolved offline conflict on this rig (1 queued decision(s) from {decided}): "
+        "resolve it with `curriculum-contract sync --resolve M1 --keep remote|local`"
+    )
+    assert isinstance(refused.value, OfflineConflicts) and refused.value.exit_code == 17
+    assert ok.calls == calls, "nothing ran, not even the bootstrap"
+    assert _tree(session) == before and not journal_dir(session).exists(), "nothing written into the session"
+    assert _outbox(rig_a) == outbox, "the outbox is unchanged: no skip queued behind the conflict"
+    assert store.session_rows("M1") == rows and store.events("M1") == events, "nothing recorded"
+    assert run_or_skip(project, session, "M1", store=rig_a, environment=ok) is None, "a typed skip"
+    server.stop()
+    with pytest.raises(SubjectInConflict):  # offline too: its decision would start from the conflicting one
+        launch(project, session, "M1", store=rig_a, environment=ok)
+    server.start()
+    assert _tree(session) == before and _outbox(rig_a) == outbox
+    rig_a.close()
+
+    assert _sync(lab, cache, "--resolve", "M1", "--keep", "remote").exit_code == 0
+    rig_a = _rig(lab, tmp_path, "rig-a")
+    relaunched = launch(project, session, "M1", store=rig_a, environment=ok)
+    assert relaunched.store_status == "recorded" and relaunched.record_id > 0
+    assert relaunched.input_trainer_state == elsewhere.document["trainer_state"], "from the store's state"
+    assert not [w for w in relaunched.warnings if any(word in w for word in _STORE_WORDS)], relaunched.warnings
+    assert [r["session"] for r in store.session_rows("M1")] == ["M1_s1", "M1_b2", "M1_a3"]
+    assert rig_a.rig.pending() == [] and (session / "curriculum" / "suggestion.json").is_file()
+    rig_a.close()
+    store.close()
+
+
+class _StopsBeforePushing(RigStore):
+    """A rig whose server goes away between the decision and the push of its record (once)."""
+
+    stop: Server | None = None
+
+    def record_session(self, record):  # type: ignore[no-untyped-def]
+        if record.status == "ok" and self.stop is not None:
+            self.stop.stop()
+            self.stop = None
+        return super().record_session(record)
+
+
+class _ReEnrolledBeforePushing(RigStore):
+    """A rig whose subject is re-enrolled elsewhere between the decision and the push (once)."""
+
+    url_with_password = ""
+
+    def record_session(self, record):  # type: ignore[no-untyped-def]
+        if record.status == "ok" and self.url_with_password:
+            other = HistoryStore(self.url_with_password)
+            other.record_enrollment(record.subject, enrollment(), stage="stage_a")
+            other.close()
+            self.url_with_password = ""
+        return super().record_session(record)
+
+
+def test_a_queued_launch_says_queued_once_and_a_pushed_one_says_nothing_more(
+    server: Server, lab: str, project: Path, program_for, tmp_path: Path
+) -> None:
+    sessions, ok = tmp_path / "sessions", program_for("ok")
+    cache = tmp_path / "rig-a" / "cache.sqlite"
+    pushed = launch(project, make_session(sessions, "M1_s1"), "M1", store=_rig(lab, tmp_path), environment=ok)
+    assert pushed.store_status == "recorded"
+    assert not [w for w in pushed.warnings if any(word in w for word in _STORE_WORDS)], pushed.warnings
+
+    rig = _StopsBeforePushing(lab, cache=cache, connect_timeout_s=2)
+    rig.stop = server  # decided online, then the push finds the server gone: still queued, and said so
+    late = launch(project, make_session(sessions, "M1_s2"), "M1", store=rig, environment=ok)
+    offline = launch(project, make_session(sessions, "M1_s3"), "M1", store=rig, environment=ok)
+    rig.close()
+    assert late.store_status == offline.store_status == "queued"
+    assert [w for w in late.warnings if any(word in w for word in _STORE_WORDS)] == [
+        "store unreachable: record queued (1 in outbox); run `curriculum-contract sync`"
+    ]
+    (line,) = [w for w in offline.warnings if any(word in w for word in _STORE_WORDS)]
+    assert line.startswith("store unreachable: decided from the state cached at") and "(2 in outbox)" in line
+
+    server.start()
+    rig = _ReEnrolledBeforePushing(lab, cache=cache, connect_timeout_s=2)
+    flushed = launch(project, make_session(sessions, "M1_s4"), "M1", store=rig, environment=ok)
+    assert flushed.store_status == "recorded"
+    assert [w for w in flushed.warnings if any(word in w for word in _STORE_WORDS)] == [
+        "pushed 2 queued record(s) to the store"
+    ], "the earlier records pushed first; this one recorded: nothing more"
+    rig.url_with_password = lab  # re-enrolled elsewhere after the decision: a conflict at the push, said once
+    clashed = launch(project, make_session(sessions, "M1_s5"), "M1", store=rig, environment=ok)
+    rig.close()
+    assert clashed.store_status == "conflict" and clashed.suggestion_file.is_file()
+    said = [w for w in clashed.warnings if any(word in w for word in _STORE_WORDS)]
+    assert len(said) == 2 and said[0].startswith("conflict: outbox #"), said
+    assert said[1] == (
+        "record queued behind a conflict (1 in outbox): resolve it with "
+        "`curriculum-contract sync --resolve M1 --keep remote|local`"
+    )
 
 
 def test_bad_credentials_are_not_offline(server: Server, lab: str, tmp_path: Path) -> None:

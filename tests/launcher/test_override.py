@@ -232,3 +232,10 @@ def test_override_commands_then_launch_and_history(run, tmp_path: Path) -> None:
     assert run("override", "--subject", "M1", "--off", "--on", "--reason", "r").exit_code == 2
     unknown = run("override", "--subject", "M9", "--off", "--reason", "r")
     assert unknown.exit_code == 9 and "subject 'M9' is not enrolled" in unknown.stderr
+
+    events = [line.split(" M1: ", 1)[1] for line in run("history").stdout.splitlines() if line.startswith("-- ")]
+    assert events == [
+        "override by carol: stage_a -> stage_b; reason: test b",
+        "off-curriculum by dan: stage_b -> off the curriculum; reason: holiday",
+        "on-curriculum by carol: off the curriculum -> stage_b; reason: back",
+    ], "put back on: from off the curriculum, not from the stage it stood at"

@@ -83,9 +83,10 @@ def test_both_readers_agree_on_the_order_and_the_state_as_of_a_time(tmp_path: Pa
         assert order == [r["session"] for r in core.ok_sessions] == ["s1", "s2", "s3"]
         assert fast.last_ok == core.last_ok and fast.starting_state() == core.starting_state(), (session, when)
         assert fast.history("Fake", session) == core.history("Fake", session), (session, when)
-    assert read_sqlite(path, "M1", "new", str(path), session_time=T0 + timedelta(days=2, hours=1)).last_ok[0][
-        "marker"
-    ] == 2, "the reads can tell a late session's state from the latest one"
+    assert (
+        read_sqlite(path, "M1", "new", str(path), session_time=T0 + timedelta(days=2, hours=1)).last_ok[0]["marker"]
+        == 2
+    ), "the reads can tell a late session's state from the latest one"
     store.close()
 
 
@@ -133,3 +134,84 @@ def test_a_corrected_session_marks_its_subject_and_the_latest_one_does_not(
     assert corrected.stage_after == "stage_b"
     assert any("was recorded before (a correction)" in w for w in corrected.warnings)
     assert recompute_marker(HistoryStore(store_path).events("M1"))["session"] == first.name
+
+
+def _decided(
+    subject: str, session: str, day: float, start: dict | None, marker: int, status: str = "ok"
+) -> SessionRecord:
+    """A session that ran on day ``day`` after T0, started from ``start``, recorded now; ok: suggests ``marker``."""
+    return SessionRecord(
+        subject=subject, session=session, session_path=f"/d/{session}", status=status, started_at=now(),
+        finished_at=now(), curriculum_name="Fake", stage_before=(start or {}).get("stage", {}).get("name"),
+        stage_after="a" if status == "ok" else None, metrics={"n": marker} if status == "ok" else None,
+        trainer_state=_state("a", marker) if status == "ok" else None, input_trainer_state=start,
+        reason=None if status == "ok" else "needs a stage migration", session_time=T0 + timedelta(days=day),
+    )  # fmt: skip
+
+
+def _start(store: HistoryStore, session: str, day: float | None = None) -> tuple[dict | None, str | None, bool, list]:
+    """Where a launch of ``session`` (running on ``day``, else as recorded) starts: the state, the kind of event it
+    comes from, whether it is refused as off the curriculum, and the history's events; both readers agreeing."""
+    when = T0 + timedelta(days=day) if day is not None else None
+    start = store.launch_start("M1", session=session, session_time=when)
+    if store._sqlite_file is not None:  # the launch read the standard library's way: SQLAlchemy's says the same
+        fast = read_sqlite(store._sqlite_file, "M1", session, store.where, session_time=when)
+        assert fast == store._read_core("M1", session, session_time=when), (session, day)
+        light = read_sqlite(store._sqlite_file, "M1", session, store.where, history=False, session_time=when)
+        assert light.starting_state() == fast.starting_state(), "the history's rows do not change the state"
+    events = [(e["kind"], e["stage"]) for e in start.history["events"]]
+    return start.state, start.event and start.event["kind"], start.off is not None, events
+
+
+def test_a_session_skipped_for_a_migration_starts_from_the_migration_when_launched_again(backend: str) -> None:
+    store = HistoryStore(backend)
+    store.record_enrollment("M1", _state("a"), curriculum_name="Fake")
+    first = _start(store, "s1", 1)
+    store.record_session(_decided("M1", "s1", 1, first[0], 1))
+    old_major = _start(store, "s2", 2)
+    assert old_major[0] == _state("a", 1)
+    store.record_session(_decided("M1", "s2", 2, old_major[0], 0, status="skipped"))  # the curriculum refused it
+    assert _start(store, "s2") == old_major, "nothing recorded since: the same start again"
+    migrated = {"trainer_state": _state("a2"), "from_version": "1.0.0", "to_version": "2.0.0"}
+    store.record_event("M1", "stage-migration", reason="regimen 2.0.0", detail=migrated)
+    assert _start(store, "s2") == (_state("a2"), "stage-migration", False, [("stage-migration", "a2")])
+    assert store.latest_trainer_state("M1", session="s2") == _state("a2")
+    store.close()
+
+
+def test_a_relaunch_of_the_latest_session_starts_where_its_first_attempt_did(backend: str) -> None:
+    store = HistoryStore(backend)
+    store.record_enrollment("M1", _state("a"), curriculum_name="Fake")
+    store.record_session(_decided("M1", "s1", 1, _start(store, "s1", 1)[0], 1))
+    plain = _start(store, "s2", 2)
+    store.record_session(_decided("M1", "s2", 2, plain[0], 2))
+    assert plain[0] == _state("a", 1) and _start(store, "s2") == plain, "its own suggestion is not where it starts"
+    store.record_event("M1", "override", reason="by hand", detail={"trainer_state": _state("o")})
+    overridden = _start(store, "s3", 3)
+    store.record_session(_decided("M1", "s3", 3, overridden[0], 3))
+    assert overridden[:2] == (_state("o"), "override") and _start(store, "s3") == overridden
+    store.close()
+
+
+def test_a_late_session_starts_from_the_state_at_its_place_not_a_later_override(backend: str) -> None:
+    store = HistoryStore(backend)
+    store.record_enrollment("M1", _state("a"), curriculum_name="Fake")
+    for day in (1, 2, 3):
+        store.record_session(_decided("M1", f"s{day}", day, _start(store, f"s{day}", day)[0], day))
+    store.record_event("M1", "override", reason="by hand", detail={"trainer_state": _state("o")})
+    store.record_session(_decided("M1", "s4", 4, _start(store, "s4", 4)[0], 4))  # started from the override
+    assert _start(store, "late12", 1.5) == (_state("a", 1), None, False, []), "s1's, not the override after s3"
+    assert _start(store, "late34", 3.5) == (_state("o"), "override", False, [("override", "o")])
+    assert _start(store, "s4") == (_state("o"), "override", False, [("override", "o")]), "a relaunch of s4 too"
+    assert _start(store, "s5", 5) == (_state("a", 4), None, False, [("override", "o")]), "after s4: s4's"
+    store.record_event("M1", "override", reason="again", detail={"trainer_state": _state("p")})
+    assert _start(store, "s5", 5)[:2] == (_state("p"), "override"), "an override after s4: that one"
+    assert _start(store, "late34", 3.5)[:2] == (_state("o"), "override"), "recorded after s4: not for a late one"
+    store.record_event("M1", "off-curriculum", reason="sick", detail={"trainer_state": None})
+    assert _start(store, "s5", 5)[2], "off the curriculum now: a new session is not run"
+    assert _start(store, "late12", 1.5) == (_state("a", 1), None, False, []), "one that ran before it was taken off is"
+    store.record_enrollment("M1", _state("e"), curriculum_name="Fake")
+    assert _start(store, "s5", 5) == (_state("e"), None, False, []), "a later enrollment starts afresh"
+    late = _start(store, "late34", 3.5)
+    assert late == (_state("o"), "override", False, [("override", "o")]), "an enrollment after s4 does not apply"
+    store.close()

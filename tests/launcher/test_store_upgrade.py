@@ -97,7 +97,10 @@ def test_a_schema_1_store_upgrades_in_place_every_row_kept_and_readable(tmp_path
     assert [e["kind"] for e in store.events()] == ["re-enrollment", "subject-mismatch"]
     assert store.latest_trainer_state("M2")["stage"]["name"] == "final", "the re-enrollment is the newest"
     assert store.latest_trainer_state("M3")["n"] == 0, "enrolled when the fixture was made: after its sessions"
-    assert store.latest_trainer_state("M3", session="M3_4")["n"] == 4, "a repeated launch: the state it started from"
+    # a relaunch starts from the state at its place (docs/store.md, "Session order"): the enrollment, recorded
+    # after every session of the fixture, applies to a relaunch of the latest one, not of one before others
+    assert store.latest_trainer_state("M3", session="M3_4")["n"] == 0, "a relaunch of the latest: the enrollment"
+    assert store.latest_trainer_state("M3", session="M3_3")["n"] == 3, "of an earlier one: the session before it"
     assert [e.session for e in store.history_document("M1", "Fixture").sessions] == ["M1_0", "M1_1", "M1_2", "M1_4"]
     assert HistoryStore(path).upgrade() == (SCHEMA_VERSION, SCHEMA_VERSION), "a second upgrade changes nothing"
     with sqlite3.connect(path) as db:
@@ -111,7 +114,8 @@ def test_a_rigs_sqlite_store_upgrades_on_its_first_write(tmp_path: Path) -> None
     """One rig's own file: the launcher upgrades it itself (a copy kept), then records."""
     path = _fixture_copy(tmp_path)
     store = HistoryStore(path)
-    assert store.latest_trainer_state("M1", session="M1_4")["n"] == 4, "the launch-time reader reads schema 1"
+    assert store.latest_trainer_state("M1", session="M1_1")["n"] == 1, "the launch-time reader reads schema 1"
+    assert store.latest_trainer_state("M1", session="M1_4")["n"] == 0, "the enrollment recorded after M1_4"
     assert _sqlite_rows(path)["store_meta"] == [("schema_version", "1")], "reading does not upgrade"
     store.record_session(SessionRecord(subject="M1", session="M1_9", session_path="/d", status="ok",
                                        started_at=now(), finished_at=now(), trainer_state={"n": 99}))  # fmt: skip
@@ -182,9 +186,7 @@ def test_a_schema_1_store_on_a_server_is_refused_until_store_upgrade(pg_url: str
         HistoryStore(pg_url).subjects()
     message = str(refused.value)
     older = f"schema version 1, older than this curriculum-contract's {SCHEMA_VERSION}"
-    assert f"{older}: run `curriculum-contract store upgrade" in (
-        message
-    )
+    assert f"{older}: run `curriculum-contract store upgrade" in (message)
     assert "--store postgresql+psycopg://postgres@" in message and password not in message
     assert _server_rows(pg_url) == before, "refused: nothing changed"
 

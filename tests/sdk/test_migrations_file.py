@@ -67,7 +67,7 @@ def test_an_unreadable_file_is_an_input_error(tmp_path: Path, text: str, expecte
         read_migrations(written(tmp_path, text))
 
 
-CURRICULUM = '''
+CURRICULUM = """
 from typing import Literal
 from aind_behavior_curriculum import Metrics, Stage, Task, TaskParameters, Trainer, create_curriculum
 from curriculum_contract.sdk import CurriculumSpec
@@ -86,12 +86,12 @@ C = create_curriculum("Mig", "2.0.0", (T,))()
 C.add_stage(Stage(name="warmup", task=T(task_parameters=P())))
 C.add_stage(Stage(name="main", task=T(task_parameters=P(x=2.0))))
 SPEC = CurriculumSpec(trainer=Trainer(C), metrics=metrics, version="2.0.0")
-'''
+"""
 
-TEST = '''
+TEST = """
 def test_stage_migrations(curriculum_migration_problems):
     assert curriculum_migration_problems == [], "\\\\n".join(curriculum_migration_problems)
-'''
+"""
 
 
 @pytest.mark.parametrize(("mapping", "passes"), [(GOOD, True), (GOOD.replace('"main"', '"mian"'), False)])

@@ -118,9 +118,10 @@ def test_forgetting_and_a_low_plateau_slow_graduation() -> None:
     fast = Experiment(spec(0.8), subjects=8, sessions=15, seed=4).run().results()
     slow = LearnerParameters(plateau=0.5, forgetting=0.2)
     capped = Experiment(spec(0.8), subjects=8, sessions=15, seed=4, parameters=slow).run().results()
-    assert capped.summary.set_index("stage").loc["trained", "reached"] < fast.summary.set_index("stage").loc[
-        "trained", "reached"
-    ]
+    assert (
+        capped.summary.set_index("stage").loc["trained", "reached"]
+        < fast.summary.set_index("stage").loc["trained", "reached"]
+    )
 
 
 class _Broken:

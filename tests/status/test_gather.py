@@ -78,6 +78,31 @@ def test_an_unknown_kind_of_event_is_still_shown_by_its_kind(store: HistoryStore
     assert again.facts == (("was at", "stage_b (Fake)"), ("now at", "stage_a (Fake)"))  # the old state stays out
 
 
+def test_a_recomputed_event_clears_the_recompute_marker_before_it(store: HistoryStore) -> None:
+    """As ``_session_order.recompute_marker`` reads them: a marker stands until a later ``recomputed`` event."""
+    rows = store.session_rows("M1")
+
+    def event(kind: str, day: int, session: str) -> dict:
+        return {"kind": kind, "created_at": T0 + timedelta(days=day), "session": session, "reason": None,
+                "detail": {"from": session} if kind == "recomputed" else {"later_sessions": ["d5"]}}  # fmt: skip
+
+    needed, done, again = (
+        event("recompute-needed", 8, "d3"),
+        event("recomputed", 9, "d3"),
+        event("recompute-needed", 9, "d1"),
+    )
+    pending = subject_status("M1", rows, [needed], state("stage_b"), now=NOW)
+    assert [e.title for e in pending.events] == ["recompute needed"], "marked: shown"
+    cleared = subject_status("M1", rows, [needed, done], state("stage_b"), now=NOW)
+    assert [(e.title, e.facts) for e in cleared.events] == [("recomputed", (("from", "d3"),))]
+    marked_again = subject_status("M1", rows, [needed, done, again], state("stage_b"), now=NOW)
+    assert [(e.title, e.session) for e in marked_again.events] == [("recomputed", "d3"), ("recompute needed", "d1")]
+    store.record_event("M1", "recompute-needed", session="d3", detail={"later_sessions": ["d5"]})
+    store.record_event("M1", "recomputed", session="d3", detail={"from": "d3", "rows": [7]})
+    assert [e.title for e in gather_subject(store, "M1", clock=clock).events] == ["recomputed"]
+    assert [e.title for e in gather_lab(store, clock=clock).subjects[0].events] == ["recomputed"]
+
+
 def test_a_re_enrollment_after_the_sessions_restarts_the_days_on_stage(store: HistoryStore) -> None:
     rows = store.session_rows("M1")
     reset = {"kind": "re-enrollment", "created_at": T0 + timedelta(days=9), "detail": {}, "reason": "new protocol"}
@@ -117,3 +142,48 @@ def test_the_public_names_are_sorted_and_complete() -> None:
 
     assert status.__all__ == sorted(status.__all__)
     assert all(hasattr(status, name) for name in status.__all__)
+
+
+def test_the_last_session_and_decision_are_the_last_by_session_time_not_by_record(tmp_path: Path) -> None:
+    from status_support import record
+
+    store = HistoryStore(tmp_path / "late.sqlite")
+    try:
+        store.record_enrollment("M3", state("stage_a"), curriculum_name="Fake")
+        record(store, "M3", 5, "stage_a", "stage_b", {"n": 2}, session_time=T0 + timedelta(days=5))
+        record(store, "M3", 2, "stage_a", "stage_a", {"n": 1}, session_time=T0 + timedelta(days=2))  # a late one
+        record(store, "M3", 1, "stage_a", "stage_a", {}, status="skipped", reason="r",
+               session_time=T0 + timedelta(days=1))  # fmt: skip
+        for status in (gather_subject(store, "M3", clock=clock), gather_lab(store, clock=clock).subjects[0]):
+            assert [s.session for s in status.sessions] == ["M3_day01", "M3_day02", "M3_day05"]
+            assert [s.index for s in status.sessions] == [1, 2, 3]
+            assert status.last.session == "M3_day05" and status.last_decision.session == "M3_day05"
+    finally:
+        store.close()
+
+
+def test_the_stage_position_counts_the_current_curriculum_s_stages_only(store: HistoryStore) -> None:
+    """A migrated subject ran stages of the old version; "stage 1 of 3" counts the graph it follows now."""
+    rows = [dict(row, stage_before=f"old_{row['stage_before']}", stage_after=f"old_{row['stage_after']}")
+            for row in store.session_rows("M1")]  # fmt: skip
+    migrated = subject_status("M1", rows, [], state("stage_a"), now=NOW)
+    assert migrated.stage_position == "1 of 3"
+    assert migrated.curriculum_stages == ("stage_a", "stage_b", "stage_c")
+    assert {"old_stage_a", "old_stage_b"} <= set(migrated.stages), "old stages still get their colours"
+    no_graph = subject_status("M1", rows, [], {"stage": {"name": "stage_a"}}, now=NOW)
+    assert no_graph.stage_position is None, "no graph, no count made up from history"
+
+
+def test_a_recomputed_session_is_shown_once_with_its_new_decision(store: HistoryStore) -> None:
+    """``recompute`` keeps the rows it replaces: the page shows each session's current row only."""
+    before = gather_subject(store, "M1", clock=clock)
+    assert before is not None and before.sessions
+    last = max(store.session_rows("M1", superseded=False), key=lambda row: row["id"])
+    store.record_recomputation("M1", [(last["id"], {"stage_after": "recomputed_stage"})], detail={"from": "x"})
+    after = gather_subject(store, "M1", clock=clock)
+    assert after is not None
+    assert [s.session for s in after.sessions] == [s.session for s in before.sessions], "no duplicates"
+    assert len(store.session_rows("M1")) == len(before.sessions) + 1, "the replaced row is still in the store"
+    lab = gather_lab(store, clock=clock)
+    [m1] = [s for s in lab.subjects if s.subject == "M1"]
+    assert len(m1.sessions) == len(before.sessions)

@@ -111,3 +111,15 @@ def test_a_subject_without_sessions_gets_a_readable_empty_plot(store: HistorySto
     store.record_enrollment("new-mouse", state("stage_a"))
     svg = progress_svg(gather_subject(store, "new-mouse", clock=clock))
     assert 'viewBox="0 0 960 40"' in svg and "no sessions recorded yet" in svg
+
+
+def test_the_overview_says_how_many_more_events_the_subject_page_holds(store: HistoryStore) -> None:
+    for n in range(4):
+        store.record_event("M2", "note", reason=f"event {n}")
+    m2 = re.search(r'<tr data-subject="M2">(.*?)</tr>', overview_page(gather_lab(store, clock=clock)), re.DOTALL)[1]
+    assert "event 3" in m2 and "event 0" not in m2, "the latest three"
+    assert '<a class="more" href="/subject/M2">+2 more</a>' in m2, "5 events, 3 shown: the rest a link away"
+    m1 = re.search(r'<tr data-subject="M1">(.*?)</tr>', overview_page(gather_lab(store, clock=clock)), re.DOTALL)[1]
+    assert "more</a>" not in m1
+    page = subject_page(gather_subject(store, "M2", clock=clock), "", svg_href="/x")
+    assert all(f"event {n}" in page for n in range(4)), "the subject page lists them all"

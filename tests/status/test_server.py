@@ -98,7 +98,7 @@ def test_a_store_that_fails_while_serving_is_a_503_with_its_one_line(store: Hist
     class Broken:
         where = "broken.sqlite"
 
-        def session_rows(self, subject: str | None = None) -> list[dict]:
+        def session_rows(self, subject: str | None = None, *, superseded: bool = True) -> list[dict]:
             raise StoreError("history store broken.sqlite: could not read the sessions: disk I/O error")
 
     with serving(Broken()) as server:

@@ -19,7 +19,7 @@ import click
 from .._cli_errors import ReportingCommand
 from .._text import parse_pairs
 from ._arguments import checked_path, checked_text
-from ._errors import StoreError
+from ._errors import InvalidArgument, StoreError
 from ._history_view import format_event, format_table  # noqa: F401  (re-exported: callers import them from here)
 from ._messages import store_missing
 
@@ -196,7 +196,7 @@ def launch(
 
 
 _JSON_COLUMNS = (
-    "id", "subject", "session", "session_path", "status", "reason", "attempts", "curriculum_name",
+    "id", "subject", "session", "session_time", "session_path", "status", "reason", "attempts", "curriculum_name",
     "curriculum_version", "curriculum_commit", "provenance", "dialect", "stage_before", "stage_after",
     "metrics", "warnings", "legacy", "started_at", "finished_at", "duration_s", "bootstrap_s", "run_s",
 )  # fmt: skip
@@ -212,7 +212,12 @@ _JSON_COLUMNS = (
     metavar="NAMES",
     help="Metrics shown as columns, comma-separated (default: those the curriculum's criteria compare).",
 )
-@click.option("--csv", "csv_file", type=click.Path(path_type=Path, dir_okay=False), help="Also write the rows as CSV.")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the rows as CSV (every metric).",
+)
 @click.option(
     "--parquet", "parquet_file", type=click.Path(path_type=Path, dir_okay=False), help="Also write them as Parquet."
 )
@@ -225,9 +230,9 @@ def history(
     csv_file: Path | None = None,
     parquet_file: Path | None = None,
 ) -> None:
-    """Print the recorded sessions and events, oldest first (current decisions only, unless --all).
+    """Print the recorded sessions and events in session-time order (current decisions only, unless --all).
 
-    The curriculum's key metrics are columns; --csv and --parquet export the same rows.
+    The curriculum's key metrics are columns (or --columns); --csv and --parquet export the same rows, every metric.
     """
     from ._store import HistoryStore
 
@@ -246,13 +251,19 @@ def history(
 
     rows = list(history_store.iter_session_rows(subject_id, columns=view.VIEW_COLUMNS, superseded=show_all))
     events = history_store.events(subject_id)
+    known = view.all_metrics(rows)
     metrics = [name.strip() for name in columns.split(",") if name.strip()] if columns else view.key_metrics(rows)
+    if columns and (unknown := [name for name in metrics if rows and name not in known]):
+        raise InvalidArgument(
+            f"history --columns: no metric named {', '.join(map(repr, unknown))} is recorded; "
+            f"known: {', '.join(known) or '(none)'}"
+        )
     if csv_file is not None or parquet_file is not None:
-        records = view.export_records(rows, metrics)
+        records = view.export_records(rows, known)
         if csv_file is not None:
-            view.write_csv(csv_file, records, metrics)
+            view.write_csv(csv_file, records, known)
         if parquet_file is not None:
-            view.write_parquet(parquet_file, records, metrics)
+            view.write_parquet(parquet_file, records, known)
     if not rows:
         click.echo("no sessions recorded" + (f" for {subject_id}" if subject_id else ""))
         for event in events:

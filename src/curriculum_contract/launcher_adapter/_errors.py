@@ -17,6 +17,7 @@ holds the same line and ``details`` the longer story (stderr tail, every validat
     ├── StoreError                                 10  the history store cannot be opened, read or written
     │   └── StoreUnreachable                       10  the store's server cannot be connected to (refused, timed out)
     ├── OfflineConflicts                           17  `sync`: queued offline decisions conflict with the store
+    │   └── SubjectInConflict                      17  a launch of a subject in conflict on this rig (not run)
     ├── ProcessFailed                              11  the program exited non-zero or was killed by a signal
     ├── SessionNotFound       (FileNotFoundError)  12  the session directory is missing or not a directory
     ├── SessionWriteFailed    (OSError)            12  a file of the session cannot be written
@@ -101,15 +102,17 @@ def signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+#: The launcher's commands: the rows of the exit-code table (docs/exit-codes.md) this family's codes apply to.
+_LAUNCHER_COMMANDS = (
+    "launch", "enroll", "history", "recover", "store", "simulate", "migrate", "recompute", "whatif", "override",
+    "sync",
+)  # fmt: skip
+
+
 class AdapterError(ContractError):
     """Root of the adapter's errors (never raised itself). ``str(error)`` is the one-line reason."""
 
-    commands = tuple(
-        f"curriculum-contract {name}"
-        for name in (
-            "launch", "enroll", "history", "recover", "store", "simulate", "migrate", "whatif", "override", "sync"
-        )
-    )
+    commands = tuple(f"curriculum-contract {name}" for name in _LAUNCHER_COMMANDS)
     _family_root = True
 
 
@@ -294,6 +297,20 @@ class OfflineConflicts(AdapterError):
     """`sync` left queued offline decisions of subjects that ran elsewhere meanwhile (resolve with `--resolve`)."""
 
     exit_code = CommandExit.CONFLICTS
+
+
+class SubjectInConflict(OfflineConflicts):
+    """A launch of a subject with an unresolved offline conflict in this rig's outbox: refused before the run.
+
+    Nothing ran, nothing was written into the session, nothing recorded (its record would wait behind the
+    conflict): ``curriculum-contract sync --resolve SUBJECT --keep remote|local`` first. ``decisions`` are
+    the subject's queued decisions, as outbox lines.
+    """
+
+    def __init__(self, reason: str, details: str = "", *, subject: str, decisions: Sequence[str] = ()) -> None:
+        super().__init__(reason, details or "\n".join(decisions))
+        self.subject = subject
+        self.decisions = list(decisions)
 
 
 # -- end offline rigs -------------------------------------------------------------------------------

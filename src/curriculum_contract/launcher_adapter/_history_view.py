@@ -1,7 +1,10 @@
 """``history`` for people: sessions and events in time order, the curriculum's key metrics as columns, CSV/Parquet.
 
-Computing (``key_metrics``, ``timeline``, ``export_records``, ``parameter_changes``) is apart from
-presenting (``format_history``, ``format_table``, ``format_event``); the CLI only calls and prints.
+Sessions are in the subject's order, by when they ran (``session_time``, then id: docs/store.md, "Session
+order"), not by when they were recorded. The text table shows the key metrics; CSV and Parquet every metric.
+Computing (``key_metrics``, ``all_metrics``, ``in_session_order``, ``timeline``, ``export_records``,
+``parameter_changes``) is apart from presenting (``format_history``, ``format_table``, ``format_event``);
+the CLI only calls and prints.
 """
 
 from __future__ import annotations
@@ -20,15 +23,22 @@ from ._store_reads import sets_state
 #: The session columns ``history`` (text, CSV, Parquet) reads: the suggestion only for its decision's metric names.
 VIEW_COLUMNS = (
     "id", "subject", "session", "status", "reason", "attempts", "curriculum_name", "curriculum_version",
-    "stage_before", "stage_after", "metrics", "suggestion", "started_at", "finished_at",
+    "stage_before", "stage_after", "metrics", "suggestion", "started_at", "finished_at", "session_time",
 )  # fmt: skip
 #: Without criteria to go by, this many numeric metrics become columns.
 FALLBACK_METRICS = 3
 
 _TABLE = [
-    ("id", "id"), ("subject", "subject"), ("session", "session"), ("status", "status"), ("stage", "stage"),
-    ("curriculum", "curriculum"), ("finished (UTC)", "finished"),
+    ("id", "id"), ("subject", "subject"), ("session", "session"), ("session time (UTC)", "session_time"),
+    ("status", "status"), ("stage", "stage"), ("curriculum", "curriculum"), ("finished (UTC)", "finished"),
 ]  # fmt: skip
+#: Events whose detail says where the subject was before, by kind (``stage-migration``: ``_migrate``;
+#: ``offline-conflict-resolved``: ``_sync``, the store's state it replaced).
+_BEFORE = {
+    "stage-migration": lambda detail: detail.get("from_stage"),
+    "offline-conflict-resolved": lambda detail: (detail.get("superseded") or {}).get("stage"),
+    "on-curriculum": lambda detail: "off the curriculum",
+}
 
 
 def key_metrics(rows: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -49,11 +59,29 @@ def key_metrics(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     return list(compared) or list(numeric)[:FALLBACK_METRICS]
 
 
+def all_metrics(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Every metric name the rows hold, in first-seen order (the export's ``metrics.<name>`` columns)."""
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(row.get("metrics") or {}))
+    return list(names)
+
+
+def _ran_at(row: Mapping[str, Any]) -> Any:
+    """When the session ran: its ``session_time`` (schema 3), else when it was launched."""
+    return row.get("session_time") or row.get("started_at")
+
+
+def in_session_order(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The rows by when their sessions ran, then by id: the subject's order, not the order they were recorded."""
+    return sorted(rows, key=lambda row: (_ran_at(row), row["id"]))
+
+
 def timeline(
     rows: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]
 ) -> list[tuple[str, Mapping[str, Any]]]:
-    """Sessions (by when they started) and events (by when they were recorded) in one time order."""
-    sessions = [(row["started_at"], 0, "session", row) for row in rows]
+    """Sessions (by when they ran) and events (by when they were recorded) in one time order."""
+    sessions = [(_ran_at(row), 0, "session", row) for row in in_session_order(rows)]
     recorded = [(event["created_at"], 1, "event", event) for event in events]
     merged = heapq.merge(sessions, recorded, key=lambda item: (item[0], item[1]))
     return [(kind, item) for _, _, kind, item in merged]
@@ -79,6 +107,7 @@ def _table_row(row: Mapping[str, Any], metrics: Sequence[str]) -> dict[str, str]
         "id": str(row["id"]),
         "subject": row["subject"],
         "session": row["session"],
+        "session_time": ran.strftime("%Y-%m-%d %H:%M:%S") if (ran := _ran_at(row)) else "",
         "status": row["status"] + (f" x{row['attempts']}" if row["attempts"] > 1 else ""),
         "stage": stage,
         "curriculum": curriculum,
@@ -124,9 +153,15 @@ def format_event(event: Mapping[str, Any]) -> str:
     elif sets_state(event):  # type: ignore[arg-type]
         state = detail.get("trainer_state")
         after = ((state or {}).get("stage") or {}).get("name") if state else "off the curriculum"
-        what += f" by {detail.get('operator') or '?'}: {detail.get('previous_stage') or '?'} -> {after}"
+        before = _BEFORE[what](detail) if what in _BEFORE else detail.get("previous_stage")
+        what += f" by {detail['operator']}" if detail.get("operator") else ""
+        what += f" on rig {detail['rig']}" if detail.get("rig") else ""
+        what += f": {before} -> {after}" if before else f": now {after}"
         if detail.get("parameters"):
             what += f" (parameters {json.dumps(detail['parameters'], sort_keys=True)})"
+    elif what == "offline-conflict-resolved":  # kept the store's state: nothing set, the rig's decisions dropped
+        dropped = len(detail.get("dropped") or ())
+        what += f" on rig {detail.get('rig')}: the store's state kept, {dropped} offline decision(s) dropped"
     if event["session"]:
         what += f" (session {event['session']})"
     reason = f"; reason: {event['reason']}" if event["reason"] else ""
@@ -134,16 +169,18 @@ def format_event(event: Mapping[str, Any]) -> str:
 
 
 _EXPORT_FIELDS = (
-    "id", "subject", "session", "status", "reason", "curriculum_name", "curriculum_version",
+    "id", "subject", "session", "session_time", "status", "reason", "curriculum_name", "curriculum_version",
     "stage_before", "stage_after", "started_at", "finished_at",
 )  # fmt: skip
 
 
 def export_records(rows: Iterable[Mapping[str, Any]], metrics: Sequence[str]) -> list[dict[str, Any]]:
-    """Flat records (one per session) with a ``metrics.<name>`` field per metric; times as ISO 8601 text."""
+    """Flat records (one per session, in session order) with a ``metrics.<name>`` field per metric in ``metrics``
+    (``all_metrics``: every one the rows hold); times as ISO 8601 text."""
     records = []
-    for row in rows:
-        record = {name: row[name] for name in _EXPORT_FIELDS}
+    for row in in_session_order(rows):
+        record = {name: row.get(name) for name in _EXPORT_FIELDS}
+        record["session_time"] = _ran_at(row).isoformat()
         record["started_at"] = row["started_at"].isoformat()
         record["finished_at"] = row["finished_at"].isoformat()
         values = row.get("metrics") or {}
@@ -178,8 +215,15 @@ def write_parquet(path: Path, records: Sequence[Mapping[str, Any]], metrics: Seq
         import pyarrow.parquet as pq
     except ImportError:
         raise DependencyMissing("history --parquet needs pyarrow: pip install pyarrow") from None
-    names = fieldnames(metrics)
-    table = pa.table({name: [record[name] for record in records] for name in names})
+
+    def column(name: str) -> Any:
+        values = [record[name] for record in records]
+        try:
+            return pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # a metric of mixed types across sessions: as text
+            return pa.array([None if value is None else str(value) for value in values])
+
+    table = pa.table({name: column(name) for name in fieldnames(metrics)})
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
     _write(path, sink.getvalue().to_pybytes())

@@ -3,7 +3,8 @@
 A session is decided with the inputs it holds. One that already holds another subject's
 ``curriculum/history.json`` (or a trainer state, or a ``session.json`` naming its subject) would be
 decided with that subject's past, silently: it is refused with ``SubjectMismatch`` naming both ids,
-unless the caller overrides it explicitly, with a reason that the record keeps.
+unless the caller overrides it explicitly, with a reason that the record keeps. The refusal is recorded as a
+skip of the subject, unless the store knows nothing of that id (``refusal_of_a_stranger``): a typo is not a subject.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ._attempt import Attempt
-from ._errors import InvalidArgument, SubjectMismatch, SubjectNotEnrolled
+from ._errors import InvalidArgument, StoreError, SubjectMismatch, SubjectNotEnrolled
 from ._feed import HISTORY_FILE, SESSION_METADATA_FILE, TRAINER_STATE_FILE, is_regular, read_regular
-from ._messages import not_enrolled
+from ._messages import SUBJECT_MISMATCH_HINT, not_enrolled
 from ._store import HistoryStore
 
 #: The fields that name a subject, in each of the session's files that may hold one.
@@ -63,13 +64,26 @@ def check_subject(
     if not allow_mismatch:
         raise SubjectMismatch(
             f"session {session_dir} belongs to subject {found!r} ({rel} says so), not {subject!r}: not launched "
-            "(pass allow_subject_mismatch=True with a reason to launch it anyway)",
+            f"({SUBJECT_MISMATCH_HINT})",
             "\n".join(f"{r}: {f}" for r, f in others),
             expected=subject,
             found=found,
             where=rel,
         )
     return [f"subject mismatch overridden: {rel} names {f!r}, launched as {subject!r} ({reason})" for rel, f in others]
+
+
+def refusal_of_a_stranger(store: HistoryStore, subject: str, error: Exception) -> bool:
+    """Whether ``error`` is a ``SubjectMismatch`` of an id the store knows nothing of (no enrollment, no session
+    it starts from): not recorded, since a skip row would make a mistyped id a subject of the store (``whatif``,
+    the status pages). A store that cannot tell (offline) has it recorded as before.
+    """
+    if not isinstance(error, SubjectMismatch):
+        return False
+    try:
+        return store.enrollment_state(subject) is None
+    except StoreError:
+        return False
 
 
 def starting_point(store: HistoryStore, attempt: Attempt) -> tuple[dict[str, Any], dict[str, Any] | None, str]:

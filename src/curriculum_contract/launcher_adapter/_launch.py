@@ -1,7 +1,8 @@
 """``launch``: one call that returns a validated suggestion for a session, or raises a typed error.
 
 Steps: resolve the session (a symlink and its target are one session) and take its lock (a second
-launch meanwhile: ``SessionBusy``) -> finish an interrupted launch of it (``_unfinished``) -> refuse a
+launch meanwhile: ``SessionBusy``) -> on an offline rig, push its outbox and refuse a subject in
+conflict there (``SubjectInConflict``) -> finish an interrupted launch of it (``_unfinished``) -> refuse a
 session with symlinks leading outside it (``ExternalLinkRefused``, unless ``external_links="guard"``)
 or with a FIFO, symlink... where its input and output files go (``SessionFileRefused``) -> locate
 the curriculum -> bootstrap its environment -> check the session is the subject's (``_identity``) ->
@@ -9,7 +10,8 @@ take the subject's lock -> find its starting state -> journal, feed, snapshot an
 (one pass: ``preserve_session``) -> run the program (contained: ``_process``) -> validate, check the
 session, commit outputs and record together (``_accept``). Any typed error (a
 ``curriculum_contract.ContractError``) on the way records a ``skipped`` row with its one-line reason
-and is raised again (not ``SessionBusy``: the other launch owns the row);
+and is raised again (not ``SessionBusy``: the other launch owns the row; nor ``SubjectInConflict``:
+its row would wait behind the conflict);
 :func:`run_or_skip` turns it into ``None`` for a launcher that must carry on.
 
 What runs other programs is injectable, with typed defaults: ``environment=`` (the bootstrap),
@@ -40,11 +42,19 @@ from ._arguments import PathArgument, checked_path, checked_text
 from ._attempt import Attempt, LaunchResult, Timings
 from ._bootstrap import ensure_environment
 from ._enroll import enroll
-from ._errors import InvalidArgument, ProcessFailed, SessionBusy, SessionNotFound, StoreError, TimedOut
+from ._errors import (
+    InvalidArgument,
+    ProcessFailed,
+    SessionBusy,
+    SessionNotFound,
+    StoreError,
+    SubjectInConflict,
+    TimedOut,
+)
 from ._feed import check_session_files, feed_session
 from ._git import GitRunner, run_git
 from ._guard import ExternalLinks
-from ._identity import check_subject, starting_point
+from ._identity import check_subject, refusal_of_a_stranger, starting_point
 from ._journal import Journal
 from ._links import refuse_external_links
 from ._locate import locate_curriculum
@@ -105,7 +115,7 @@ def launch(
 
     Raises an :class:`AdapterError` subclass with a one-line reason (``InvalidArgument`` first, before the
     store is opened, for a path or id that is not valid UTF-8); every one of them (except a
-    failing store and ``SessionBusy``) is first recorded in the store as a ``skipped`` session.
+    failing store, ``SessionBusy`` and ``SubjectInConflict``) is first recorded in the store as a ``skipped`` session.
     ``allow_subject_mismatch=True`` with a ``reason`` launches a session whose inputs name another
     subject (recorded). ``lock_wait_s`` bounds the wait for another launch of the same subject.
     ``external_links``: a session holding a symlink that leads outside it is refused before anything is
@@ -138,14 +148,17 @@ def launch(
 def _recorded(attempt: Attempt, curriculum_dir: Path, store: HistoryStore, *args: Any) -> LaunchResult:
     """``_launch``, its typed failures recorded as skips."""
     try:
-        if isinstance(store, RigStore):  # offline rigs: push what earlier launches queued, first
-            attempt.warnings.extend(store.before_launch())
+        if isinstance(store, RigStore):  # offline rigs: push what earlier launches queued, first; refuse a
+            attempt.warnings.extend(store.before_launch(attempt.subject))  # subject in conflict (not recorded)
         if attempt.session_dir.is_dir() and (done := _finish_unfinished(attempt.session_dir, store)) is not None:
             attempt.warnings.append(f"an interrupted launch of this session was finished: {done}")
         return _launch(attempt, curriculum_dir, store, *args)
-    except (StoreError, SessionBusy):
+    except (StoreError, SessionBusy, SubjectInConflict):  # offline rigs: a conflict's skip would queue behind it
         raise
     except ContractError as error:
+        if refusal_of_a_stranger(store, attempt.subject, error):  # a mistyped id: no skip row makes it a subject
+            error.add_note(f"not recorded: the store knows no subject {attempt.subject!r}")
+            raise
         try:
             store.record_session(attempt.record("skipped", reason=error.reason))
         except StoreError as store_error:

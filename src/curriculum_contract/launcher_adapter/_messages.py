@@ -12,6 +12,13 @@ def enroll_hint(subject: str) -> str:
     return f"run `curriculum-contract enroll --curriculum DIR --subject {subject}` first"
 
 
+#: How to launch a session whose inputs name another subject anyway: the CLI's options, then the Python API's.
+SUBJECT_MISMATCH_HINT = (
+    "launch again with --allow-subject-mismatch --reason TEXT to launch it anyway "
+    "(Python: allow_subject_mismatch=True, reason=...)"
+)
+
+
 def not_enrolled(subject: str, where: str, why: str = "") -> str:
     """``subject 'M1' is not enrolled in STORE: ...`` (``why`` replaces the hint to enroll)."""
     return f"subject {subject!r} is not enrolled in {where}: {why or enroll_hint(subject)}"

@@ -5,9 +5,10 @@ refuses it: ``MigrationRequired``, a launch skip). The plan maps each subject's 
 (chained, 1 -> 2 -> 3) and has the new curriculum itself build the trainer state of the mapped stage (its
 ``init --stage NEW``, in its own environment, as ``enroll`` does). ``dry_run`` only reports it; otherwise
 one ``stage-migration`` event per subject, each carrying the new ``trainer_state``, is written in one
-transaction under the subjects' locks: all subjects or none. The next launch starts from that event's state
-(the store's starting-point rule: the latest of the last session's suggestion, the last state-setting event,
-the enrollment).
+transaction under the subjects' locks: all subjects or none; each event's detail names the ``operator`` who
+ran it (default ``$USER``, as ``override``) and the stages ``from_stage`` -> ``to_stage``. The next launch
+starts from that event's state (the store's starting-point rule: the latest of the last session's
+suggestion, the last state-setting event, the enrollment).
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def migrate(
     all_subjects: bool = False,
     dry_run: bool = False,
     reason: str | None = None,
+    operator: str | None = None,
     name: str | None = None,
     allow_dirty: bool = False,
     offline: bool = False,
@@ -91,9 +93,13 @@ def migrate(
     """Plan (``dry_run``) or apply the migration of ``subjects`` (or ``all_subjects`` of this curriculum).
 
     Raises ``MigrationRefused`` (nothing written) when a subject cannot be moved; the report is on the error.
+    ``operator`` is who runs it (recorded; default ``$USER``, else the login name).
     """
+    from ._override import default_operator
+
     path = checked_path(curriculum_dir, "curriculum directory")
     wanted = [checked_text(subject, "subject id") for subject in subjects]
+    who = checked_text(operator, "operator") if operator else default_operator()
     if bool(wanted) == all_subjects:
         raise InvalidArgument("migrate: give --subject ID (repeatable) or --all, not both and not neither")
     history_store = open_store(store)
@@ -144,8 +150,8 @@ def migrate(
                 return report
             ids = history_store.record_events(
                 EVENT_KIND,
-                [(row.subject, reason or _default_reason(row, target_version), _detail(row, target_version, location))
-                 for row in report.moved],
+                [(row.subject, reason or _default_reason(row, target_version),
+                  _detail(row, target_version, location, who)) for row in report.moved],
             )  # fmt: skip
             return MigrationReport(target_name, target_version, tuple(rows), dry_run, tuple(ids))
     finally:
@@ -199,9 +205,10 @@ def _default_reason(row: MigrationRow, version: str | None) -> str:
     return f"stage migration {row.from_version} -> {version}: {row.from_stage} -> {row.to_stage} ({MIGRATIONS_FILE})"
 
 
-def _detail(row: MigrationRow, version: str | None, location: Any) -> dict[str, Any]:
+def _detail(row: MigrationRow, version: str | None, location: Any, operator: str) -> dict[str, Any]:
     return {
         "trainer_state": row.trainer_state,
+        "operator": operator,
         "from_version": row.from_version,
         "from_stage": row.from_stage,
         "to_version": version,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -11,20 +13,56 @@ from ._arguments import checked_path, checked_text
 from ._cli import _common_options, _configure_logging, _progress
 from ._errors import InvalidArgument, StoreError
 from ._messages import store_missing
-from ._recompute import Recomputation
+from ._override import started_from
+from ._recompute import NO_METRICS, Recomputation, Step
+
+
+def _cell(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _mark(step: Step) -> str:
+    """``*`` for a changed decision; the same stage with other task parameters names them."""
+    if not step.changed:
+        return ""
+    if step.stage_after_old != step.stage_after_new:
+        return "*"
+    return "*" + "".join(f" {name}: {_cell(old)} -> {_cell(new)}" for name, old, new in step.parameters)
+
+
+def _note(step: Step) -> str | None:
+    """The line under the table for a session replayed from an event, or held by one."""
+    event = step.event
+    if event is None:
+        return None
+    if step.replayed:
+        return f"{step.session}: replayed from its recorded metrics, {started_from(event)}"
+    operator = (event.get("detail") or {}).get("operator") or "someone"
+    return (
+        f"{step.session}: not replayed (kept as recorded): taken off the curriculum by {operator} at "
+        f"{event['created_at']:%Y-%m-%d %H:%M:%S} UTC: {event.get('reason') or 'no reason given'}"
+    )
 
 
 def format_trajectory(result: Recomputation) -> str:
-    """The stage trajectory before -> after, one session a line; ``*`` where the decision changed."""
+    """The stage trajectory before -> after, one session a line; ``*`` where the decision changed.
+
+    A session replayed from an override (or another state-setting event) shows its kind beside the stage
+    it started from; a change of task parameters alone is named after the ``*``. Under the table, a line
+    for each session replayed from an event or held by one (who, when, why).
+    """
     header = ("session", "stage before", "after (recorded)", "after (recomputed)", "")
     lines = [header]
     for step in result.steps:
-        new = step.stage_after_new if step.replayed else "(not replayed: no metrics)"
-        lines.append((step.session, step.stage_before or "-", step.stage_after_old or "-", new or "-",
-                      "*" if step.changed else ""))  # fmt: skip
+        new = step.stage_after_new if step.replayed else f"(not replayed: {step.held or NO_METRICS})"
+        before = step.stage_before or "-"
+        if step.replayed and step.event is not None:
+            before += f" ({step.event['kind']})"
+        lines.append((step.session, before, step.stage_after_old or "-", new or "-", _mark(step)))
     widths = [max(len(line[i]) for line in lines) for i in range(4)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=False)).rstrip() + (
+    table = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=False)).rstrip() + (
         f"  {line[4]}" if line[4] else "") for line in lines)  # fmt: skip
+    return "\n".join([table, *filter(None, map(_note, result.steps))])
 
 
 @click.command(cls=ReportingCommand)

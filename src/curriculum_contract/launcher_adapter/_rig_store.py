@@ -7,14 +7,16 @@ When the server cannot be connected to (``StoreUnreachable``: refused, timed out
 or a newer schema) the launch goes on: it starts from the subject's starting point cached by the last
 launch or sync that reached the server, serializes on a lock file beside the cache, and its records
 stay queued until a later launch or ``curriculum-contract sync`` pushes them. A queued decision whose
-subject ran elsewhere meanwhile is a conflict (``_sync``), never written over the other one.
+subject ran elsewhere meanwhile is a conflict (``_sync``), never written over the other one; until it is
+resolved, a launch of that subject on this rig is refused before anything runs (``SubjectInConflict``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+import shlex
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -89,6 +91,8 @@ class RigStore(HistoryStore):
         self._cached_at: str | None = None
         self._bases: dict[str, str | None] = {}
         self._held: set[str] = set()
+        #: The lines this launch already warned with (a conflict is reported once per launch).
+        self._reported: set[str] = set()
 
     @property
     def offline(self) -> bool:
@@ -113,18 +117,33 @@ class RigStore(HistoryStore):
         return super()._new_engine(**options)
 
     # -- a launch ---------------------------------------------------------------------------
-    def before_launch(self) -> list[str]:
-        """Push what earlier launches queued (every launch does, first); the lines to warn with."""
+    def before_launch(self, subject: str | None = None) -> list[str]:
+        """Push what earlier launches queued (every launch does, first); the lines to warn with.
+
+        Raises ``SubjectInConflict`` when ``subject`` has an unresolved conflict in this rig's outbox
+        (online or not): its launch would decide from a state the store does not hold, or queue behind it.
+        """
         from ._sync import push
 
-        if self.offline:
-            return []
-        try:
-            report = push(self)
-        except StoreUnreachable as error:
-            self.go_offline(error)
-            return []
-        return report.warnings()
+        lines: list[str] = []
+        if not self.offline:
+            try:
+                lines = push(self).warnings()
+            except StoreUnreachable as error:
+                self.go_offline(error)
+        self._reported = set(lines)  # a new launch: each line said once in it
+        if subject is not None:
+            self.refuse_in_conflict(subject, lines)
+        return lines
+
+    def refuse_in_conflict(self, subject: str, notes: Sequence[str] = ()) -> None:
+        """Raise ``SubjectInConflict`` if ``subject`` has an unresolved conflict in this rig's outbox."""
+        from ._sync import in_conflict
+
+        if (error := in_conflict(subject, self.rig.pending(subject))) is not None:
+            for line in notes:
+                error.add_note(line)
+            raise error
 
     @contextmanager
     def subject_lock(self, subject: str, *, wait_s: float) -> Iterator[None]:
@@ -152,6 +171,15 @@ class RigStore(HistoryStore):
         return HistoryStore.launch_start(self, subject, session="", session_time=None)
 
     def launch_start(self, subject: str, *, session: str, session_time: datetime | None = None) -> LaunchStart:
+        """Under the subject's lock: push its entries queued since ``before_launch``, refuse it in conflict."""
+        if not self.offline and self.rig.pending(subject):  # another launch of this rig queued one meanwhile
+            from ._sync import push
+
+            try:
+                self._warn(push(self, subject=subject).warnings())
+            except StoreUnreachable as error:
+                self.go_offline(error)
+        self.refuse_in_conflict(subject)
         if not self.offline:
             try:
                 start = super().launch_start(subject, session=session, session_time=session_time)
@@ -236,7 +264,11 @@ class RigStore(HistoryStore):
                     self.last_status = "recorded"
                     return row_id
                 self.last_status = "conflict"
-                self.notes.extend(report.warnings())
+                self._warn(report.warnings())
+                self.notes.append(
+                    f"record queued behind a conflict ({len(self.rig.pending())} in outbox): resolve it with "
+                    f"`curriculum-contract sync --resolve {shlex.quote(subject)} --keep remote|local`"
+                )
                 return -seq
         if record is not None and record.status == "ok":
             self.apply_locally(record)
@@ -247,6 +279,13 @@ class RigStore(HistoryStore):
             f"store unreachable: {decided}record queued ({count} in outbox); run `curriculum-contract sync`"
         )
         return -seq
+
+    def _warn(self, lines: list[str]) -> None:
+        """Add ``lines`` to the notes, each once per launch (``before_launch`` may have said it already)."""
+        for line in lines:
+            if line not in self._reported:
+                self._reported.add(line)
+                self.notes.append(line)
 
     # -- reads a launch's recovery makes ----------------------------------------------------------
     def session_rows(self, subject: str | None = None, **options: Any) -> list[dict[str, Any]]:

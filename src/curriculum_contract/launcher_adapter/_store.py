@@ -47,7 +47,6 @@ __all__ = ["HistoryStore", "SessionRecord", "json_as_text", "now", "stage_name",
 _json_columns = json_columns  # the name the JSON-column tests import
 
 
-
 def store_url(value: str | os.PathLike[str]) -> str:
     """A SQLAlchemy URL for ``value``: a URL is kept, a plain path becomes a SQLite file there."""
     text = os.fspath(value)

@@ -54,7 +54,7 @@ class StoreQueries:
     ) -> SubjectRows:
         """What the launch-time reads need about one subject, from one consistent read.
 
-        A SQLite store is read with the standard library's ``sqlite3`` (the same four queries), so a
+        A SQLite store is read with the standard library's ``sqlite3`` (the same queries), so a
         launch imports SQLAlchemy only to record, while the curriculum runs; a test pins both readers
         to the same answers. ``history=False`` leaves the ok sessions out: the latest state alone is two index lookups.
         ``session_time``: when the launched session ran; its history and starting state are as of then.
@@ -88,26 +88,19 @@ class StoreQueries:
             if history:
                 query = sa.select(*json_as_text(sa, s, *HISTORY_COLUMNS)).where(ok).order_by(s.c.session_time, s.c.id)
                 rows.ok_sessions = [self._decoded(s, row) for row in conn.execute(query)]
-            before = sa.true()
-            if bound is not None:  # the last ok session before the launched one (a late one: as of its time)
-                before = (s.c.session_time < bound[0]) | ((s.c.session_time == bound[0]) & (s.c.id < bound[1]))
-            last = conn.execute(
-                sa.select(*json_as_text(sa, s, "id", "trainer_state", "finished_at"))
-                .where(ok & before)
-                .order_by(s.c.session_time.desc(), s.c.id.desc())
-                .limit(1)
-            ).first()
+            next_recorded = self._neighbours(conn, rows, ok, bound)
+            whose = e.c.subject == subject
+            if next_recorded is not None:  # an enrollment recorded after the next session does not apply
+                whose &= e.c.created_at < next_recorded
             enrolled = conn.execute(
                 sa.select(*json_as_text(sa, e, "id", "trainer_state", "created_at"))
-                .where(e.c.subject == subject)
+                .where(whose)
                 .order_by(e.c.id.desc())
                 .limit(1)
             ).first()
             ev = t["events"]
             query = sa.select(*json_as_text(sa, ev, *EVENT_COLUMNS)).where(ev.c.subject == subject).order_by(ev.c.id)
             rows.events = [self._decoded(ev, row) for row in conn.execute(query)]
-        if last is not None:
-            rows.last_ok = (self._decoded(s, last)["trainer_state"], aware(last.finished_at))
         if enrolled is not None:
             rows.enrollment = (self._decoded(e, enrolled)["trainer_state"], aware(enrolled.created_at))
         for row in rows.ok_sessions:
@@ -116,11 +109,45 @@ class StoreQueries:
             event["created_at"] = aware(event["created_at"])
         return rows
 
+    def _neighbours(self, conn: Any, rows: SubjectRows, ok: Any, bound: tuple[datetime, int] | None) -> Any:
+        """Fill ``last_ok`` and ``next_ok``: the ok sessions either side of the launched one (its own row left out),
+        in one query (``_store_reads._sqlite_neighbours``). Returns the next one's ``started_at`` as read."""
+        sa = import_sqlalchemy()
+        s = tables()["sessions"]
+        own = rows.session_id
+        after = None
+        if bound is not None:
+            before = (s.c.session_time < bound[0]) | ((s.c.session_time == bound[0]) & (s.c.id < bound[1]))
+            after = (s.c.session_time > bound[0]) | ((s.c.session_time == bound[0]) & (s.c.id > bound[1]))
+        elif own is not None:  # recorded without a time: placed by id
+            before, after = s.c.id < own, s.c.id > own
+        else:  # a new session without a time: after every recorded one
+            before = sa.true()
+        if own is not None:
+            ok &= s.c.id != own
+        columns = json_as_text(sa, s, "id", "trainer_state", "started_at")
+        sides = [(before, (s.c.session_time.desc(), s.c.id.desc())), (after, (s.c.session_time, s.c.id))]
+        parts = [
+            sa.select(
+                sa.select(sa.literal_column(str(side)).label("side"), *columns)
+                .where(ok & compare).order_by(*order).limit(1).subquery()
+            )
+            for side, (compare, order) in enumerate(sides)
+            if compare is not None
+        ]  # fmt: skip
+        next_recorded = None
+        for row in conn.execute(sa.union_all(*parts) if len(parts) > 1 else parts[0]):
+            if row.side == 0:
+                rows.last_ok = (self._decoded(s, row)["trainer_state"], aware(row.started_at))
+            else:
+                rows.next_ok, next_recorded = aware(row.started_at), row.started_at
+        return next_recorded
+
     def latest_trainer_state(self, subject: str, *, session: str | None = None) -> dict[str, Any] | None:
         """The trainer state the subject starts its next session with, or None if unknown.
 
-        The newest of: the subject's latest enrollment, and the suggestion of its latest ``ok``
-        session. A session launched before (``session``) starts again from the state it started from.
+        The newest of: the suggestion of its latest ``ok`` session, and the enrollment and state-setting
+        events recorded after it. ``session``: that session's start, at its place in the order (a relaunch).
         """
         return self._subject_rows(subject, session, history=False).starting_state()
 
@@ -143,9 +170,10 @@ class StoreQueries:
     def launch_start(self, subject: str, *, session: str, session_time: datetime | None = None) -> LaunchStart:
         """:meth:`starting_point`, with the state-setting event it starts from and an off-curriculum event in effect.
 
-        The starting state is the latest of the enrollment, the last ok session's suggestion and the last
-        state-setting event (an override, a stage migration...): docs/launcher.md, "Overrides".
-        ``session_time`` (when the session ran): a late session is decided as of then (docs/store.md).
+        The starting state is the latest of the last ok session's suggestion before the session, and the
+        enrollment and state-setting events (an override, a stage migration...) recorded after it and before
+        the next ok session: docs/launcher.md, "Overrides". ``session_time`` (when the session ran): its place
+        in the subject's order, for a late session too (docs/store.md, "Session order").
         """
         rows = self._subject_rows(subject, session, session_time=session_time)
         state = rows.starting_state()

@@ -5,8 +5,10 @@ the same decoding), so a launch imports SQLAlchemy only to record its result, wh
 runs. ``HistoryStore`` uses SQLAlchemy for every other URL; a test pins both readers to the same answers.
 
 A subject's sessions are its current rows (not superseded by a recomputation) in the order they ran:
-``session_time``, then id. A session launched with a time (``session_time``) is decided with the history
-before that time and the state of the last ok session before it (or the enrollment: the newest of the two).
+``session_time``, then id. A launched session is decided with the history before its place in that order,
+from the latest (by when each was recorded) of: the last ok session before it, and the enrollment and
+state-setting events recorded after that session and before the first ok session after it
+(docs/store.md, "Session order").
 """
 
 from __future__ import annotations
@@ -36,30 +38,51 @@ UNRECORDED_ID = 2**31 - 1  # the largest id a PostgreSQL INTEGER holds
 
 @dataclass
 class SubjectRows:
-    """One subject's rows the launch-time reads are computed from."""
+    """One subject's rows the launch-time reads are computed from.
+
+    The launched session X sits at its place in the subject's order (session time, id; its own row left out):
+    ``last_ok`` is the last ok session before it, ``next_ok`` when the first ok session after it was recorded
+    (None in the normal case: X is the latest). What was recorded in between *applies* to X.
+    """
 
     session_id: int | None = None
     session_input: dict[str, Any] | None = None
+    """The launched session's recorded input: its start only when nothing else applies (a state from its folder)."""
     ok_sessions: list[dict[str, Any]] = field(default_factory=list)
     last_ok: tuple[dict[str, Any], datetime] | None = None
+    """The suggestion of the last ok session before the launched one, and when it was recorded (``started_at``)."""
+    next_ok: datetime | None = None
+    """When the first ok session after the launched one was recorded (``started_at``), if there is one."""
     enrollment: tuple[dict[str, Any], datetime] | None = None
+    """The latest enrollment recorded before ``next_ok`` (any, without one), and when."""
     session_time: datetime | None = None
     """When the launched session ran (given at launch, else as recorded): the history ends before it."""
     events: list[dict[str, Any]] = field(default_factory=list)
     """The subject's events, oldest first: ``id, kind, session, reason, detail`` (decoded), ``created_at``."""
 
-    def _latest(self, *, off: bool) -> tuple[dict[str, Any] | None, dict[str, Any] | None] | None:
-        """``(state, event)`` of the latest of: the enrollment, the last ok session, the last state-setting event.
+    def applies(self, recorded: datetime) -> bool:
+        """Whether an event or enrollment recorded at ``recorded`` applies to the launched session: recorded
+        after the last ok session before it, and before the first ok session after it (recorded order only:
+        session times can be simulated dates)."""
+        if self.last_ok is not None and recorded <= self.last_ok[1]:
+            return False
+        return self.next_ok is None or recorded < self.next_ok
 
-        Latest by creation time (a session: when it finished; an event wins a tie, then a session).
+    def _latest(self, *, off: bool) -> tuple[dict[str, Any] | None, dict[str, Any] | None] | None:
+        """``(state, event)`` of the latest of: the last ok session before, the enrollment and the last
+        state-setting event that apply (an event wins a tie with the enrollment). None: nothing applies.
+
         ``off=False`` passes over off-curriculum events (a null ``trainer_state``): where the subject stands.
         """
         found: list[tuple[datetime, int, dict[str, Any] | None, dict[str, Any] | None]] = []
-        if self.enrollment is not None:
+        if self.enrollment is not None and self.applies(self.enrollment[1]):
             found.append((self.enrollment[1], 0, self.enrollment[0], None))
         if self.last_ok is not None:
             found.append((self.last_ok[1], 1, self.last_ok[0], None))
-        setting = (e for e in reversed(self.events) if sets_state(e) and (off or e["detail"]["trainer_state"]))
+        setting = (
+            e for e in reversed(self.events)
+            if sets_state(e) and (off or e["detail"]["trainer_state"]) and self.applies(e["created_at"])
+        )  # fmt: skip
         event = next(setting, None)
         if event is not None:
             found.append((event["created_at"], 2, event["detail"]["trainer_state"], event))
@@ -69,27 +92,30 @@ class SubjectRows:
         return (dict(state) if state is not None else None), source
 
     def starting_state(self) -> dict[str, Any] | None:
-        if self.session_input is not None:
-            return dict(self.session_input)
         latest = self._latest(off=False)
-        return latest[0] if latest is not None else None
+        if latest is not None:
+            return latest[0]
+        return dict(self.session_input) if self.session_input is not None else None
 
     def started_from(self) -> dict[str, Any] | None:
         """The state-setting event (an override, a migration...) the starting state comes from, if any."""
-        latest = self._latest(off=False) if self.session_input is None else None
+        latest = self._latest(off=False)
         return latest[1] if latest is not None else None
 
     def off_curriculum(self) -> dict[str, Any] | None:
-        """The off-curriculum event in effect (the latest of everything that sets the state), or None."""
+        """The off-curriculum event in effect (the latest of everything that applies), or None."""
         latest = self._latest(off=True)
         return latest[1] if latest is not None and latest[0] is None else None
 
     def history_events(self) -> list[dict[str, Any]]:
-        """The history document's ``events``: the subject's events since its latest enrollment, oldest first."""
+        """The history document's ``events``, oldest first: the subject's events since its enrollment
+        (``enrollment``) and, if an ok session comes after the launched one, recorded before it."""
         since = self.enrollment[1] if self.enrollment is not None else None
         out = []
         for event in self.events:
             if since is not None and event["created_at"] < since:
+                continue
+            if self.next_ok is not None and event["created_at"] >= self.next_ok:
                 continue
             detail = event["detail"] if isinstance(event["detail"], dict) else {}
             before = [row["session"] for row in self.ok_sessions if row["started_at"] < event["created_at"]]
@@ -239,21 +265,12 @@ def _sqlite_queries(
         record["started_at"] = when(record["started_at"])
         record["session_time"] = when(record["session_time"])
         rows.ok_sessions.append(record)
-    before, parameters = "", [subject]
-    if bound is not None:
-        before = " AND (session_time < ? OR (session_time = ? AND id < ?))"
-        parameters += [sqlite_time(bound[0]), sqlite_time(bound[0]), bound[1]]
-    last = db.execute(
-        f"SELECT id, trainer_state, finished_at FROM sessions WHERE subject = ? AND status = 'ok'{current}{before} "
-        f"ORDER BY {order.replace(',', ' DESC,')} DESC LIMIT 1",
-        parameters,
-    ).fetchone()
+    next_recorded = _sqlite_neighbours(db, rows, subject, current, order, bound, decoded, when)
     enrolled = db.execute(
-        "SELECT id, trainer_state, created_at FROM enrollments WHERE subject = ? ORDER BY id DESC LIMIT 1", (subject,)
+        "SELECT id, trainer_state, created_at FROM enrollments WHERE subject = ?"
+        f"{'' if next_recorded is None else ' AND created_at < ?'} ORDER BY id DESC LIMIT 1",
+        (subject,) if next_recorded is None else (subject, next_recorded),
     ).fetchone()
-    if last is not None:
-        state = decoded(last[1], "sessions", last[0], "trainer_state")
-        rows.last_ok = (state, when(last[2]))  # type: ignore[assignment]
     if enrolled is not None:
         state = decoded(enrolled[1], "enrollments", enrolled[0], "trainer_state")
         rows.enrollment = (state, when(enrolled[2]))  # type: ignore[assignment]
@@ -265,3 +282,35 @@ def _sqlite_queries(
             event["created_at"] = when(event["created_at"])
             rows.events.append(event)
     return rows
+
+
+def _sqlite_neighbours(
+    db: Any, rows: SubjectRows, subject: str, current: str, order: str, bound: tuple[datetime, int] | None,
+    decoded: Any, when: Any,
+) -> str | None:  # fmt: skip
+    """Fill ``last_ok`` and ``next_ok``: the ok sessions either side of the launched one (its own row left out),
+    in one query. Returns the next one's ``started_at`` as stored, to compare stored times with."""
+    own = rows.session_id
+    if bound is not None:
+        sides: tuple[str, str | None] = (
+            "(session_time < ? OR (session_time = ? AND id < ?))", "(session_time > ? OR (session_time = ? AND id > ?))"
+        )  # fmt: skip
+        place: list[Any] = [sqlite_time(bound[0]), sqlite_time(bound[0]), bound[1]]
+    elif own is not None:  # recorded without a time (a store before schema 3): placed by id
+        sides, place = ("id < ?", "id > ?"), [own]
+    else:  # a new session without a time: after every recorded one
+        sides, place = ("1 = 1", None), []
+    ok = f"FROM sessions WHERE subject = ? AND status = 'ok'{current}{'' if own is None else ' AND id <> ?'}"
+    parts, parameters = [], []
+    for side, (compare, sort) in enumerate(zip(sides, (f"{order.replace(',', ' DESC,')} DESC", order), strict=True)):
+        if compare is not None:
+            parts.append(f"SELECT * FROM (SELECT {side}, id, trainer_state, started_at {ok} AND {compare} "
+                         f"ORDER BY {sort} LIMIT 1)")  # fmt: skip
+            parameters += [subject, *([] if own is None else [own]), *place]
+    next_recorded = None
+    for side, row_id, state, started in db.execute(" UNION ALL ".join(parts), parameters):
+        if side == 0:
+            rows.last_ok = (decoded(state, "sessions", row_id, "trainer_state"), when(started))
+        else:
+            rows.next_ok, next_recorded = when(started), started
+    return next_recorded

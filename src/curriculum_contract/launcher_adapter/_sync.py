@@ -4,8 +4,9 @@ Entries are pushed in order, per subject under its lock (the rig's file and the 
 An ``ok`` decision carries its *base*: a digest of the starting point it was decided from. If the
 store's starting point for the subject is no longer that (the subject ran elsewhere, was re-enrolled or
 overridden meanwhile), the entry is not pushed: it is marked ``conflict``, an ``offline-conflict`` event
-tells the lab (the status page lists it: :func:`pending_conflicts`), and the subject's later entries
-wait behind it until ``curriculum-contract sync --resolve SUBJECT --keep remote|local``:
+tells the lab (the status page lists it: :func:`pending_conflicts`), the subject's later entries wait
+behind it and a launch of the subject on this rig is refused (:func:`in_conflict`: ``SubjectInConflict``,
+nothing run) until ``curriculum-contract sync --resolve SUBJECT --keep remote|local``:
 
 - ``remote``: the queued decisions are dropped; an ``offline-conflict-resolved`` event keeps each of them
   whole in its detail;
@@ -22,7 +23,7 @@ import socket
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ._errors import InvalidArgument
+from ._errors import InvalidArgument, SubjectInConflict
 from ._offline import Entry
 from ._store import HistoryStore
 
@@ -178,6 +179,24 @@ def resolve(store: RigStore, subject: str, keep: str) -> list[str]:
     return lines
 
 
+def in_conflict(subject: str, entries: list[Entry]) -> SubjectInConflict | None:
+    """The refusal of a launch of ``subject`` when its pending ``entries`` hold a conflict, else None."""
+    import shlex
+
+    if not any(e.state == "conflict" for e in entries):
+        return None
+    decisions = [e for e in entries if e.kind == "session" and e.record().status == "ok"]
+    times = [e.record().started_at.isoformat(timespec="seconds") for e in decisions]
+    shown = ", ".join(times[:3]) + (f" and {len(times) - 3} more" if len(times) > 3 else "")
+    return SubjectInConflict(
+        f"subject {subject} has an unresolved offline conflict on this rig ({len(decisions)} queued decision(s) "
+        f"from {shown}): resolve it with `curriculum-contract sync --resolve {shlex.quote(subject)} "
+        "--keep remote|local`",
+        subject=subject,
+        decisions=[e.describe() for e in decisions],
+    )
+
+
 def pending_conflicts(store: HistoryStore, subject: str) -> list[str]:
     """The subject's offline-rig conflicts no ``sync --resolve`` settled yet, one line each (status page)."""
     events = store.events(subject)
@@ -186,4 +205,4 @@ def pending_conflicts(store: HistoryStore, subject: str) -> list[str]:
             if e["kind"] == CONFLICT and (e["detail"] or {}).get("conflict") not in settled]  # fmt: skip
 
 
-__all__ = ["SyncReport", "pending_conflicts", "push", "resolve"]
+__all__ = ["SyncReport", "in_conflict", "pending_conflicts", "push", "resolve"]

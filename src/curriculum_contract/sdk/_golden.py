@@ -333,11 +333,13 @@ def _as_is(document: Any) -> Any:
 
 def _without_bookkeeping(history: Any) -> Any:
     """A history document without the subject's id and the sessions' dates (what only a launcher knows),
-    nor its contract version (a 1.0 sample feeds the curriculum what a 1.1 replay does)."""
+    nor its contract version (a 1.0 sample feeds the curriculum what a 1.1 replay does); no ``events``
+    (1.1) is an empty list of them."""
     if not isinstance(history, dict) or not isinstance(history.get("sessions"), list):
         return history
     sessions = [{**entry, "date": None} if isinstance(entry, dict) else entry for entry in history["sessions"]]
-    return {**history, "contract_version": None, "subject_id": None, "sessions": sessions}
+    events = history.get("events") or []
+    return {**history, "contract_version": None, "subject_id": None, "sessions": sessions, "events": events}
 
 
 def _is_number(value: Any) -> bool:

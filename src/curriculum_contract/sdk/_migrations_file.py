@@ -90,11 +90,11 @@ class Migrations:
             if not table.stages:
                 found.append(f"{self.path}: [{number}].stages is empty: list every stage of major {table.source}")
         current = self.tables.get(major)
-        for old, new in (current.stages.items() if current else ()):
+        for old, new in current.stages.items() if current else ():
             if new is not None and new not in names:
                 found.append(
                     f"{self.path}: [{major}].stages.{old} = {new!r} is not a stage of this version "
-                    f"(stages: {', '.join(sorted(names))}); map it to one or write \"{RETIRED}\""
+                    f'(stages: {", ".join(sorted(names))}); map it to one or write "{RETIRED}"'
                 )
         for number, table in sorted(self.tables.items()):  # a chain 1 -> 2 -> 3 must connect
             later = next((t for t in self.tables.values() if t.source == number), None)
@@ -134,10 +134,10 @@ def _table(path: Path, major: int, value: object) -> MajorMigration:
         raise InputError(f"{where}.from: expected a major version below {major}, got {source!r}")
     stages = value.get("stages")
     if not isinstance(stages, dict):
-        raise InputError(f"{where}.stages: expected a table old_stage = \"new_stage\" | \"{RETIRED}\"")
+        raise InputError(f'{where}.stages: expected a table old_stage = "new_stage" | "{RETIRED}"')
     mapped: dict[str, str | None] = {}
     for old, new in stages.items():
         if not isinstance(new, str) or not new.strip():
-            raise InputError(f"{where}.stages.{old}: expected a stage name or \"{RETIRED}\", got {new!r}")
+            raise InputError(f'{where}.stages.{old}: expected a stage name or "{RETIRED}", got {new!r}')
         mapped[old] = None if new == RETIRED else new
     return MajorMigration(major, source, mapped)

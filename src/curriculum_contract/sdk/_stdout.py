@@ -18,6 +18,8 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
+from .._cli_errors import STDOUT_DESCRIPTORS
+
 
 def _flush_c_stdio() -> None:
     """Flush C-level stdio buffers, so bytes a C extension buffered land where fd 1 points now."""
@@ -34,6 +36,7 @@ class StdoutGuard:
         _flush_c_stdio()
         self._document_fd = os.dup(1)
         os.dup2(2, 1)
+        STDOUT_DESCRIPTORS.append(self._document_fd)  # a reader closing it early is a quiet stop, exit 141
         raw = io.FileIO(self._document_fd, "w", closefd=False)
         self.stream: TextIO = io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8", newline="\n")
         """The real stdout as a text stream (for click's own help text); flushed before every ``write``."""
@@ -57,6 +60,7 @@ class StdoutGuard:
         self._flush_noise()
         with contextlib.suppress(OSError, ValueError):
             self.stream.close()  # flushes; the descriptor itself is closed next (the wrapper does not own it)
+        STDOUT_DESCRIPTORS.remove(self._document_fd)
         os.close(self._document_fd)
 
 

@@ -35,9 +35,7 @@ def _medians(values: np.ndarray, draws: np.ndarray) -> np.ndarray:
     return ordered[:, math.ceil(values.size / 2) - 1]
 
 
-def compare(
-    a: ExperimentResults, b: ExperimentResults, *, resamples: int = RESAMPLES, seed: int = 0
-) -> pd.DataFrame:
+def compare(a: ExperimentResults, b: ExperimentResults, *, resamples: int = RESAMPLES, seed: int = 0) -> pd.DataFrame:
     """Per stage of A: both medians, their difference and its bootstrap interval, with the reasons for nulls."""
     _check_same_population(a, b)
     subjects = a.stages.drop_duplicates("subject")["subject"].tolist()

@@ -2,12 +2,14 @@
 
 The store records re-enrollments, overridden subject mismatches and recovered launches today; a kind
 this module does not know yet (an operator's stage override, say) is still shown: its kind as the title,
-its reason, and the short fields of its detail.
+its reason, and the short fields of its detail. A ``recompute-needed`` marker (a session recorded out of
+order) stands until a later ``recomputed`` event clears it, as ``launcher_adapter._session_order`` reads
+it: a cleared one is not shown (the ``recomputed`` event names the session it recomputed from).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +20,8 @@ TITLES = {
     "subject-mismatch-override": "subject mismatch overridden",
     "recovered-launch": "launch recovered after the launcher died",
 }
+#: The recomputation marker's kinds (``launcher_adapter._session_order.NEEDED`` and ``DONE``).
+RECOMPUTE_NEEDED, RECOMPUTED = "recompute-needed", "recomputed"
 #: Detail fields too large for the page (the full trainer state stays in the store).
 _HIDDEN = {"previous_trainer_state", "trainer_state"}
 #: Kinds that mark an operator overriding what the adapter or the curriculum said.
@@ -71,3 +75,9 @@ def describe_event(row: Mapping[str, Any]) -> EventView:
         reason=row.get("reason"),
         facts=tuple(facts),
     )
+
+
+def without_cleared_markers(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``events`` (oldest first) less the ``recompute-needed`` markers a later ``recomputed`` event cleared."""
+    done = max((i for i, event in enumerate(events) if event.get("kind") == RECOMPUTED), default=-1)
+    return [event for i, event in enumerate(events) if not (event.get("kind") == RECOMPUTE_NEEDED and i < done)]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ._decision import Decision, read_decision
-from ._events import EventView, describe_event
+from ._events import EventView, describe_event, without_cleared_markers
 
 Clock = Callable[[], datetime]
 #: How many metrics the overview shows per subject (the subject page shows the criteria's and more).
@@ -27,7 +27,7 @@ class StoreReads(Protocol):
     """The read methods of ``HistoryStore`` this module uses (tests may pass any object that has them)."""
 
     def subjects(self) -> list[str]: ...
-    def session_rows(self, subject: str | None = None) -> list[dict[str, Any]]: ...
+    def session_rows(self, subject: str | None = None, *, superseded: bool = True) -> list[dict[str, Any]]: ...
     def events(self, subject: str | None = None) -> list[dict[str, Any]]: ...
     def enrollment_state(self, subject: str) -> dict[str, Any] | None: ...
 
@@ -73,6 +73,8 @@ class SubjectStatus:
     events: tuple[EventView, ...]
     key_metrics: tuple[str, ...]
     pending_conflicts: tuple[Any, ...] | None = None
+    curriculum_stages: tuple[str, ...] = ()
+    """The stages of the subject's current curriculum graph, in its order (``stages`` adds those only history ran)."""
 
     @property
     def last(self) -> SessionView | None:
@@ -89,9 +91,12 @@ class SubjectStatus:
 
     @property
     def stage_position(self) -> str | None:
-        """``2 of 4``: the stage's place in the curriculum's own order, when the trainer state tells it."""
-        if self.stage in self.stages:
-            return f"{self.stages.index(self.stage) + 1} of {len(self.stages)}"
+        """``2 of 4``: the stage's place in the current curriculum's own order, when the trainer state tells it.
+
+        Only the stages of that graph count: a migrated subject's old stages are not the curriculum's.
+        """
+        if self.stage in self.curriculum_stages:
+            return f"{self.curriculum_stages.index(self.stage) + 1} of {len(self.curriculum_stages)}"
         return None
 
 
@@ -172,6 +177,17 @@ def _key_metrics(sessions: Sequence[SessionView]) -> tuple[str, ...]:
     return tuple(names + [k for k in scalar if k not in names])
 
 
+def _in_session_order(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """By ``session_time`` (else ``started_at``: a store before schema 3), then id; rows without a time as given."""
+
+    def ran_at(row: Mapping[str, Any]) -> Any:
+        return row.get("session_time") or row.get("started_at")
+
+    if any(ran_at(row) is None for row in rows):
+        return list(rows)
+    return sorted(rows, key=lambda row: (ran_at(row), row.get("id") or 0))
+
+
 def subject_status(
     subject: str,
     rows: Sequence[Mapping[str, Any]],
@@ -181,13 +197,18 @@ def subject_status(
     now: datetime,
     conflicts: Sequence[Any] | None = None,
 ) -> SubjectStatus:
-    """One subject's status from its rows (computing, no reading: the store calls are in :func:`gather_lab`)."""
+    """One subject's status from its rows (computing, no reading: the store calls are in :func:`gather_lab`).
+
+    The sessions are in the subject's order, by when they ran (``session_time``, then id), not as recorded.
+    """
+    rows = _in_session_order(rows)
     sessions = tuple(_session(i + 1, row) for i, row in enumerate(rows))
     last_ok = next((s for s in reversed(sessions) if s.ok), None)
     stage = _stage_of(state) or (last_ok.stage_after if last_ok else None)
     resets = [e["created_at"] for e in events if e.get("kind") == "re-enrollment" and e.get("created_at")]
     since, count = on_stage(stage, sessions, max(resets) if resets else None)
-    stages = _curriculum_stages(state)
+    graph = tuple(_curriculum_stages(state))
+    stages = list(graph)
     for view in sessions:
         for name in (view.stage_before, view.stage_after):
             if name is not None and name not in stages:
@@ -204,9 +225,10 @@ def subject_status(
         days_on_stage=max(0, (now - since).days) if since is not None else None,
         sessions_on_stage=count,
         sessions=sessions,
-        events=tuple(describe_event(e) for e in events),
+        events=tuple(describe_event(e) for e in without_cleared_markers(events)),
         key_metrics=_key_metrics(sessions),
         pending_conflicts=tuple(conflicts) if conflicts is not None else None,
+        curriculum_stages=graph,
     )
 
 
@@ -218,7 +240,8 @@ def _conflicts(store: object, subject: str) -> list[Any] | None:
 
 def gather_subject(store: StoreReads, subject: str, *, clock: Clock = utc_now) -> SubjectStatus | None:
     """One subject's status, or None when the store does not know it."""
-    rows, events = store.session_rows(subject), store.events(subject)
+    # current rows only: the decisions a ``recompute`` replaced are history, not where the subject stands
+    rows, events = store.session_rows(subject, superseded=False), store.events(subject)
     state = store.enrollment_state(subject)
     if not rows and not events and state is None:
         return None
@@ -229,7 +252,7 @@ def gather_lab(store: StoreReads, *, where: str = "", clock: Clock = utc_now) ->
     """Every subject the store knows, from one read of the sessions and one of the events."""
     now = clock()
     rows: dict[str, list[dict[str, Any]]] = {}
-    for row in store.session_rows():
+    for row in store.session_rows(superseded=False):
         rows.setdefault(row["subject"], []).append(row)
     events: dict[str, list[dict[str, Any]]] = {}
     for event in store.events():

@@ -37,6 +37,9 @@ th{background:#eef1f5;font-weight:600;font-size:13px}
 h2{font-size:17px;margin:18px 0 4px}.plot{overflow-x:auto;background:#fff;border:1px solid #ddd;padding:6px}
 """
 
+#: How many of a subject's latest events the overview shows; "+N more" links to the subject page for the rest.
+OVERVIEW_EVENTS = 3
+
 
 def e(value: Any) -> str:
     """``value`` as HTML text, markup escaped (quotes included: it may land in an attribute)."""
@@ -132,12 +135,14 @@ def _events(status: SubjectStatus) -> str:
     if not status.events and status.pending_conflicts is None:
         return '<span class="muted">none</span>'
     parts = []
-    for event in status.events[-3:]:
+    for event in status.events[-OVERVIEW_EVENTS:]:
         css = "override" if event.is_override else ""
         reason = f": {e(event.reason)}" if event.reason else ""
         parts.append(
             f'<div class="{css}">{e(event.title)}{reason} <span class="muted">{e(when(event.created_at))}</span></div>'
         )
+    if (hidden := len(status.events) - OVERVIEW_EVENTS) > 0:
+        parts.append(f'<div><a class="more" href="{e(subject_href(status.subject))}">+{hidden} more</a></div>')
     if status.pending_conflicts:
         parts.append(f'<div class="skip">{len(status.pending_conflicts)} pending conflicts</div>')
     return "".join(parts) or '<span class="muted">none</span>'
