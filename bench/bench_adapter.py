@@ -10,15 +10,17 @@ session is timed against invoking the same ``curriculum`` executable directly in
 - (b) the ``curriculum-contract launch`` CLI end to end, a fresh process each time; target <= 1.5x;
 - ``uv run [--frozen] --directory PROJECT curriculum run ...`` per call (the AIND launcher runs it
   without ``--frozen``);
-- ``launch()`` with the preserve step (copies and hard links of the session's files, see
-  ``_preserve``) swapped for a no-op: what preserving costs per session, before/after in one run.
+- ``launch()`` with the whole session guard (snapshot, preserve, check: ``_preserve.preserve_session``)
+  swapped for a no-op: what the guard costs per session, before/after in one run;
+- the same pair, guarded and unguarded ``launch()``, on a session of large sparse videos (``--videos``
+  files of ``--video-gib`` GiB each, made before each timed launch): the guard must stay within 1.2x there.
 
 The curriculum is the two-stage project of the adapter's e2e tests, pinned as a git submodule of a
 task repo (so the adapter's git checks are paid), locked and synced with uv in a temporary directory.
 Every process gets the same environment; bytecode caching is on for all of them, as on a rig
 (``PYTHONDONTWRITEBYTECODE`` is dropped). The machine should be otherwise idle: the CLI's imports
 overlap the curriculum's run only when a second core is free.
-Run: ``python bench/bench_adapter.py [--rounds 15]``.
+Run: ``python bench/bench_adapter.py [--rounds 15] [--videos 3] [--video-gib 10]``.
 """
 
 from __future__ import annotations
@@ -126,18 +128,54 @@ def cli_command() -> tuple[list[str], str]:
     return [sys.executable, "-c", code], "python -c <launch command + exit_fast> (launch not registered yet)"
 
 
-class _NoPreserve:
+class _NoCheck:
+    def check(self, **_options: object) -> None:
+        return None
+
+
+class _NoGuard:
+    """What ``preserve_session`` yields, with nothing taken, preserved or checked."""
+
+    snapshot = _NoCheck()
     warnings: tuple[str, ...] = ()
+    directory = None
+    lock_fd = None
 
 
 @contextlib.contextmanager
-def _no_preserve(snapshot: object) -> Iterator[_NoPreserve]:
-    yield _NoPreserve()
+def _no_guard(session_dir: object, **_options: object) -> Iterator[_NoGuard]:
+    yield _NoGuard()
+
+
+@contextlib.contextmanager
+def _guard_swapped_out() -> Iterator[None]:
+    real = _launch.preserve_session
+    _launch.preserve_session = _no_guard  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        _launch.preserve_session = real
+
+
+def add_videos(session: Path, count: int, gib: float) -> None:
+    """Sparse videos: real bytes where the guard samples, holes elsewhere (no disk)."""
+    from curriculum_contract.launcher_adapter._guard import SAMPLE_BLOCK, sample_offsets
+
+    (session / "behavior" / "Video").mkdir(parents=True)
+    for i in range(count):
+        size = int(gib * 2**30)
+        with open(session / "behavior" / "Video" / f"camera{i}.avi", "wb") as f:
+            f.truncate(size)
+            for offset in sample_offsets(size):
+                f.seek(offset)
+                f.write(os.urandom(SAMPLE_BLOCK))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--videos", type=int, default=3)
+    parser.add_argument("--video-gib", type=float, default=10.0)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-adapter-"))
@@ -177,21 +215,26 @@ def main() -> None:
             own.append(elapsed - result.timings.run_s)
             return elapsed
 
-        unpreserved_own: list[float] = []
+        unguarded_own: list[float] = []
 
-        def without_preserving() -> float:
-            """launch() as it was before the preserve step: the same call with a no-op in its place."""
-            real = _launch.preserve
-            _launch.preserve = _no_preserve  # type: ignore[assignment]
-            try:
-                session = sessions.new("nopreserve")
+        def without_guard() -> float:
+            """launch() with the session guard (snapshot, preserve, check) swapped for a no-op."""
+            with _guard_swapped_out():
+                session = sessions.new("noguard")
                 start = time.perf_counter()
                 result = launch(project, session, "B3", store=store)
                 elapsed = time.perf_counter() - start
-                unpreserved_own.append(elapsed - result.timings.run_s)
+                unguarded_own.append(elapsed - result.timings.run_s)
                 return elapsed
-            finally:
-                _launch.preserve = real
+
+        def on_videos(guarded: bool) -> Callable[[], float]:
+            def run() -> float:
+                session = sessions.new("videos")
+                add_videos(session, args.videos, args.video_gib)
+                with contextlib.nullcontext() if guarded else _guard_swapped_out():
+                    return timed(lambda: launch(project, session, "B4", store=store))
+
+            return run
 
         def cli_process() -> float:
             session = sessions.new("cli")
@@ -210,11 +253,12 @@ def main() -> None:
 
             return run
 
-        enroll(project, "B2", store=store)
-        enroll(project, "B3", store=store)
-        kinds = {"direct": direct, "launch() in-process": in_process, "launch() w/o preserving": without_preserving,
+        for subject in ("B2", "B3", "B4"):
+            enroll(project, subject, store=store)
+        kinds = {"direct": direct, "launch() in-process": in_process, "launch() without the guard": without_guard,
                  "CLI fresh process": cli_process, "uv run --frozen": uv_run("--frozen"),
-                 "uv run (AIND's way)": uv_run()}  # fmt: skip
+                 "uv run (AIND's way)": uv_run(), "videos: launch()": on_videos(True),
+                 "videos: launch() unguarded": on_videos(False)}  # fmt: skip
         for kind in kinds.values():  # warm-up: bytecode, page cache, the store's schema
             kind()
         samples: dict[str, list[float]] = {name: [] for name in kinds}
@@ -231,8 +275,14 @@ def main() -> None:
             print(f"{name:<24}{median * 1000:>11.0f}{median / base:>7.2f}x{(median - base) * 1000:>9.0f}"
                   f"{min(values) * 1000:>8.0f}   {targets.get(name, '')}")  # fmt: skip
         print(f"launch()'s own time per session (total minus the program's run): median "
-              f"{statistics.median(own) * 1000:.0f} ms, max {max(own) * 1000:.0f} ms; without the preserve "
-              f"step: median {statistics.median(unpreserved_own) * 1000:.0f} ms")  # fmt: skip
+              f"{statistics.median(own) * 1000:.0f} ms, max {max(own) * 1000:.0f} ms; without the guard: "
+              f"median {statistics.median(unguarded_own) * 1000:.0f} ms")  # fmt: skip
+        guarded, unguarded = samples["videos: launch()"], samples["videos: launch() unguarded"]
+        paired = [a / b for a, b in zip(guarded, unguarded, strict=True)]
+        print(
+            f"{args.videos} sparse videos of {args.video_gib:g} GiB: launch() guarded / unguarded, per round: "
+            f"median {statistics.median(paired):.2f}x (target: within 1.2x)"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
