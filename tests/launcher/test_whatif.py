@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fake_curriculum import enrollment, write_program
-from launcher_support import fake_project, make_session
+from launcher_support import fake_project, make_session, tree_digest
 
 from curriculum_contract._cli import main
 from curriculum_contract.launcher_adapter._errors import (
     ContractViolation,
     InvalidArgument,
-    ProcessFailed,
     SubjectNotEnrolled,
 )
 from curriculum_contract.launcher_adapter._launch import launch
+from curriculum_contract.launcher_adapter._process import run_process
 from curriculum_contract.launcher_adapter._store import HistoryStore, SessionRecord
 from curriculum_contract.launcher_adapter._whatif import Decision, Step, SubjectWhatIf, WhatIf, whatif
 from curriculum_contract.launcher_adapter._whatif_cli import format_report, report_document, summary_line
@@ -115,14 +115,6 @@ def test_swapped_the_other_way_earlier_and_the_sanity_line(versions, recorded: P
 def test_refusals_name_what_and_where(versions, recorded: Path, tmp_path: Path) -> None:
     reference, candidate, env = versions
     old = fake_project(tmp_path / "contract-1.0")
-    env.programs[old.resolve()] = write_program(tmp_path / "bin-old", "no_replay")
-    refusal = (
-        r"whatif: .*contract-1\.0/fake-curriculum: `curriculum replay` decided nothing .*exited with code 2"
-        r".*invalid choice: 'replay'.*contract 1\.0 or the AIND dialect has no batch replay"
-    )
-    with pytest.raises(ProcessFailed, match=refusal) as error:
-        whatif(candidate, store=recorded, against=str(old), environment=env)
-    assert "\n" not in str(error.value)
     env.programs[old.resolve()] = write_program(tmp_path / "bin-fail", "replay_fail")  # stops after its line 2
     short = r"contract-1\.0/fake-curriculum: `curriculum replay` printed 2 line\(s\) for 8 request\(s\)"
     with pytest.raises(ContractViolation, match=short):
@@ -171,3 +163,29 @@ def test_sessions_a_version_cannot_decide_are_said_loudly() -> None:
     assert "reference: 1 of" not in text and "reference: 2 of" not in text, "the reference decided both"
     line = summary_line(WhatIf("ref", "cand", "store", (subject,)))
     assert line.endswith("; 1 with sessions a version could not decide")
+
+
+def test_a_version_without_replay_is_decided_one_process_a_session(versions, recorded: Path, tmp_path: Path) -> None:
+    """Contract 1.0 or the AIND dialect: no `curriculum replay`, so one `curriculum run` per recorded session
+    directory, the state chained; the same decisions as the batch, and the sessions untouched."""
+    reference, candidate, env = versions
+    old = fake_project(tmp_path / "contract-1.0")
+    env.programs[old.resolve()] = write_program(tmp_path / "bin-old", "no_replay")  # decides as "ok" does
+    sessions = sorted((tmp_path / "sessions").iterdir())
+    before = {session.name: tree_digest(session) for session in sessions}
+    batch = whatif(candidate, store=recorded, against=str(reference), environment=env)
+    argvs: list[list[str]] = []
+
+    def recording(argv, **options):  # type: ignore[no-untyped-def]
+        argvs.append([str(part) for part in argv])
+        return run_process(argv, **options)
+
+    slow = whatif(candidate, store=recorded, against=str(old), environment=env, runner=recording)
+    replayed = sum(len(s.steps) for s in slow.subjects)
+    runs = [argv for argv in argvs if argv[1:3] == ["run", "--data-directory"]]
+    assert len(runs) == replayed, "one process per recorded session"
+    for fast, one in zip(batch.subjects, slow.subjects, strict=True):
+        assert [s.reference.stage for s in one.steps] == [s.reference.stage for s in fast.steps]
+        assert all("one `curriculum run` per session" in s.reference.summary for s in one.steps)
+        assert one.verdict == fast.verdict
+    assert {session.name: tree_digest(session) for session in sessions} == before

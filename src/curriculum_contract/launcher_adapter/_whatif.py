@@ -245,6 +245,8 @@ def _replay_version(
             argv = [str(executable), "replay", "--input", str(path), *(["--curriculum", program] if program else [])]
             result = runner(argv, cwd=location.project_dir, timeout_s=timeout_s, env=clean_environment())
         lines = [line for line in result.stdout.decode("utf-8", "replace").splitlines() if line.strip()]
+        if not lines and result.exit_code == 2 and "replay" in result.stderr.decode("utf-8", "replace"):
+            return _one_by_one(executable, location.project_dir, selected, with_state, how)  # no such command
         if not lines and result.exit_code != 0:
             failed = ProcessFailed.from_result(result)
             raise ProcessFailed(
@@ -264,6 +266,22 @@ def _replay_version(
     if other_major:  # the stored state is of another major version: this version's own enrollment instead
         note = "started from its own enrollment (the stored state is of another major version)"
         out.update({subject: (decisions, note) for subject, decisions in run(other_major, False).items()})
+    return out
+
+
+def _one_by_one(
+    executable: Path, cwd: Path, selected: list[_Chain], with_state: bool, how: _How
+) -> dict[str, list[Decision]]:
+    from ._whatif_fallback import NOTE, decide_one_by_one
+
+    program, _offline, timeout_s, _progress, _environment, runner = how
+    out = {}
+    for chain in selected:
+        start = chain.start if with_state else None
+        decided = decide_one_by_one(executable, cwd, chain.rows, start, program=program, runner=runner,
+                                    timeout_s=timeout_s)  # fmt: skip
+        out[chain.subject] = [Decision(stage, f"{summary} [{NOTE}]" if stage else summary, (), before)
+                              for stage, summary, before in decided]  # fmt: skip
     return out
 
 
