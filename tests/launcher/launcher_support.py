@@ -4,6 +4,7 @@ name, unlike conftest.py, whose module name several test folders share)."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -141,3 +142,30 @@ def session_lock_free(session: Path) -> bool:
     finally:
         os.close(fd)
     return True
+
+
+#: Git without the machine's identity or protocol settings: tests make their own repositories and submodules.
+GIT_IDENTITY = ["-c", "user.name=test", "-c", "user.email=test@example.invalid", "-c", "protocol.file.allow=always"]
+
+
+def run_ok(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``argv``; a non-zero exit fails the test with its output."""
+    completed = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, f"{argv}\n{completed.stdout}\n{completed.stderr}"
+    return completed
+
+
+def cli(*args: str, cwd: Path, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed ``curriculum-contract`` command, as a real process."""
+    script = Path(sys.executable).parent / "curriculum-contract"
+    return subprocess.run([str(script), *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=timeout)
+
+
+def task_repo_with(upstream: Path, root: Path, name: str) -> Path:
+    """A task repository with ``upstream`` added as its submodule ``curricula/NAME``; returns the submodule."""
+    task = root / "task-repo"
+    task.mkdir()
+    run_ok(["git", *GIT_IDENTITY, "init", "-q"], task)
+    run_ok(["git", *GIT_IDENTITY, "submodule", "add", "-q", str(upstream), f"curricula/{name}"], task)
+    run_ok(["git", *GIT_IDENTITY, "commit", "-q", "-m", "add the curriculum"], task)
+    return task / "curricula" / name

@@ -3,40 +3,24 @@ fresh task repo, then `curriculum-contract enroll` once and `launch` once per se
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from launcher_support import cli, task_repo_with
 
 from curriculum_contract.scaffold import new_curriculum
 from curriculum_contract.sdk._contract import CONTRACT_VERSION
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-IDENTITY = ["-c", "user.name=test", "-c", "user.email=test@example.invalid", "-c", "protocol.file.allow=always"]
-
-
-def run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    completed = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
-    assert completed.returncode == 0, f"{argv}\n{completed.stdout}\n{completed.stderr}"
-    return completed
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).parent / "curriculum-contract"
-    return subprocess.run([str(script), *args], cwd=cwd, capture_output=True, text=True, check=False)
 
 
 def test_launch_a_generated_curriculum_from_a_submodule(tmp_path: Path) -> None:
     upstream = new_curriculum(tmp_path / "upstream" / "mouse-2afc", {"curriculum_name": "mouse-2afc"},
                               defaults=True, sdk_requirement=str(ROOT), lock=True)  # fmt: skip
-    task = tmp_path / "task-repo"
-    task.mkdir()
-    run(["git", *IDENTITY, "init", "-q"], task)
-    run(["git", *IDENTITY, "submodule", "add", "-q", str(upstream), "curricula/mouse-2afc"], task)
-    run(["git", *IDENTITY, "commit", "-q", "-m", "add the curriculum"], task)
-    curriculum = task / "curricula" / "mouse-2afc"
+    submodule = task_repo_with(upstream, tmp_path, "mouse-2afc")
+    task = submodule.parents[1]
+    curriculum = submodule
     store = tmp_path / "history.sqlite"
 
     enrolled = cli("enroll", "--curriculum", str(curriculum), "--subject", "M7", "--store", str(store), cwd=task)

@@ -6,40 +6,30 @@ versions replay the recorded metrics through their own ``curriculum replay`` in 
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from launcher_support import GIT_IDENTITY, run_ok, task_repo_with
+from launcher_support import cli as support_cli
 
 from curriculum_contract.scaffold import new_curriculum
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-IDENTITY = ["-c", "user.name=test", "-c", "user.email=test@example.invalid", "-c", "protocol.file.allow=always"]
 STRICTER = ('(metric("fraction_correct_easy") >= 0.8).in_each_of_last(2),\n    name="to_all_contrasts"',
             '(metric("fraction_correct_easy") >= 0.9).in_each_of_last(2),\n    name="to_all_contrasts"')  # fmt: skip
 
 
-def run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    completed = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
-    assert completed.returncode == 0, f"{argv}\n{completed.stdout}\n{completed.stderr}"
-    return completed
-
-
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).parent / "curriculum-contract"
-    return subprocess.run([str(script), *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=1500)
+    return support_cli(*args, cwd=cwd, timeout=1500)
 
 
 def test_whatif_of_a_stricter_threshold_shows_who_would_graduate_later(tmp_path: Path) -> None:
     upstream = new_curriculum(tmp_path / "upstream" / "mouse-2afc", {"curriculum_name": "mouse-2afc"},
                               defaults=True, sdk_requirement=str(ROOT), lock=True)  # fmt: skip
-    task = tmp_path / "task-repo"
-    task.mkdir()
-    run(["git", *IDENTITY, "init", "-q"], task)
-    run(["git", *IDENTITY, "submodule", "add", "-q", str(upstream), "curricula/mouse-2afc"], task)
-    run(["git", *IDENTITY, "commit", "-q", "-m", "add the curriculum"], task)
-    curriculum, store = task / "curricula" / "mouse-2afc", tmp_path / "history.sqlite"
+    submodule = task_repo_with(upstream, tmp_path, "mouse-2afc")
+    task = submodule.parents[1]
+    curriculum, store = submodule, tmp_path / "history.sqlite"
     samples = sorted(p for p in (upstream / "tests" / "data").iterdir() if p.is_dir())
     recorded = json.loads((upstream / "tests" / "data" / "replay.json").read_text())["sessions"]
     assert recorded[6]["stage_after"] == "all_contrasts" and recorded[5]["stage_after"] == "easy_contrasts"
@@ -58,7 +48,7 @@ def test_whatif_of_a_stricter_threshold_shows_who_would_graduate_later(tmp_path:
     text = module.read_text(encoding="utf-8")
     assert STRICTER[0] in text
     module.write_text(text.replace(*STRICTER), encoding="utf-8")
-    run(["git", *IDENTITY, "commit", "-q", "-am", "stricter easy-contrast criterion"], upstream)
+    run_ok(["git", *GIT_IDENTITY, "commit", "-q", "-am", "stricter easy-contrast criterion"], upstream)
 
     args = ["whatif", "--curriculum", str(upstream), "--against", "HEAD~1", "--store", str(store)]
     done = cli(*args, cwd=tmp_path)
