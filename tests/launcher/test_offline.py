@@ -40,6 +40,8 @@ from curriculum_contract.launcher_adapter._rig_store import RigStore, base_of
 from curriculum_contract.launcher_adapter._store_pg import split_password
 
 HERE = Path(__file__).parent
+#: A stopped server refuses at once, so this only bounds a connection to a running one on a loaded machine.
+CONNECT_TIMEOUT_S = 10.0
 
 
 class Server:
@@ -96,7 +98,7 @@ def lab(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def _rig(url: str, tmp_path: Path, name: str = "rig-a") -> RigStore:
-    return RigStore(url, cache=tmp_path / name / "cache.sqlite", connect_timeout_s=2)
+    return RigStore(url, cache=tmp_path / name / "cache.sqlite", connect_timeout_s=CONNECT_TIMEOUT_S)
 
 
 def _sync(url: str, cache: Path, *args: str):  # type: ignore[no-untyped-def]
@@ -291,7 +293,7 @@ def test_a_queued_launch_says_queued_once_and_a_pushed_one_says_nothing_more(
     assert pushed.store_status == "recorded"
     assert not [w for w in pushed.warnings if any(word in w for word in _STORE_WORDS)], pushed.warnings
 
-    rig = _StopsBeforePushing(lab, cache=cache, connect_timeout_s=2)
+    rig = _StopsBeforePushing(lab, cache=cache, connect_timeout_s=CONNECT_TIMEOUT_S)
     rig.stop = server  # decided online, then the push finds the server gone: still queued, and said so
     late = launch(project, make_session(sessions, "M1_s2"), "M1", store=rig, environment=ok)
     offline = launch(project, make_session(sessions, "M1_s3"), "M1", store=rig, environment=ok)
@@ -304,7 +306,7 @@ def test_a_queued_launch_says_queued_once_and_a_pushed_one_says_nothing_more(
     assert line.startswith("store unreachable: decided from the state cached at") and "(2 in outbox)" in line
 
     server.start()
-    rig = _ReEnrolledBeforePushing(lab, cache=cache, connect_timeout_s=2)
+    rig = _ReEnrolledBeforePushing(lab, cache=cache, connect_timeout_s=CONNECT_TIMEOUT_S)
     flushed = launch(project, make_session(sessions, "M1_s4"), "M1", store=rig, environment=ok)
     assert flushed.store_status == "recorded"
     assert [w for w in flushed.warnings if any(word in w for word in _STORE_WORDS)] == [
@@ -325,7 +327,7 @@ def test_a_queued_launch_says_queued_once_and_a_pushed_one_says_nothing_more(
 def test_bad_credentials_are_not_offline(server: Server, lab: str, tmp_path: Path) -> None:
     plain, _ = split_password(lab)
     wrong = plain.replace("postgres@", "postgres:not-the-password@")
-    rig = RigStore(wrong, cache=tmp_path / "cache.sqlite", connect_timeout_s=2)
+    rig = RigStore(wrong, cache=tmp_path / "cache.sqlite", connect_timeout_s=CONNECT_TIMEOUT_S)
     with pytest.raises(StoreError, match="password authentication failed") as caught:
         rig.launch_start("M1", session="M1_s1")
     assert not isinstance(caught.value, StoreUnreachable) and not rig.offline
@@ -348,7 +350,7 @@ _KILLED_WORKER = textwrap.dedent("""
             return super()._pushed_or_queued(seq, subject, record)
 
     spec = json.loads(sys.argv[1])
-    store = Holding(sys.stdin.readline().strip(), cache=spec["cache"], connect_timeout_s=2)
+    store = Holding(sys.stdin.readline().strip(), cache=spec["cache"], connect_timeout_s=10)
     launch(spec["project"], spec["session"], "M1", store=store, environment=FakeEnvironment(Path(spec["program"])))
 """)
 
