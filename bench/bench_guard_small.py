@@ -13,6 +13,9 @@ interpreter reading session.json and printing a JSON document) and one that impo
 every curriculum built on it does; the ratios are what the guard adds to a launch. The guard alone
 is timed too.
 
+The small files are settled before the rounds (changed more than ``SETTLED_NS`` before: a session
+is written before its launch), so the one-pass guard packs them without hashing; the two-step variant
+hashes every file (a plain snapshot has no pack to compare with), as a guard of files just written does.
 Rounds interleave every variant, so a machine busy with other work slows all of them alike; figures
 are medians, and ratios are taken within each round before their median. Page cache is warm (a rig
 checks right after the curriculum read the files). It prints figures and never fails on timing.
@@ -35,6 +38,7 @@ from pathlib import Path
 
 from _timing import walk_lstat
 
+from curriculum_contract.launcher_adapter._fingerprint import SETTLED_NS
 from curriculum_contract.launcher_adapter._guard import SAMPLE_BLOCK, SessionSnapshot, sample_offsets
 from curriculum_contract.launcher_adapter._preserve import preserve, preserve_session
 
@@ -125,6 +129,7 @@ def main() -> None:
         small = base / "data" / "mouse_small"
         written = make_small_session(small, args.files)
         read_every_file(small)  # warm the page cache, as the curriculum's own reads would
+        time.sleep(SETTLED_NS / 1e9)  # settled, as a session is by the time it is launched
         directories = sum(1 for _ in os.walk(small))
         print(f"case 1: {args.files} small files, {written / 2**20:.0f} MiB, {directories} directories")
         times = rounds(

@@ -15,7 +15,7 @@ from launcher_support import tree_digest
 from curriculum_contract.launcher_adapter._errors import SessionDataViolation
 from curriculum_contract.launcher_adapter._guard import SessionSnapshot, sample_offsets
 from curriculum_contract.launcher_adapter._launch import DEFAULT_TIMEOUT_S
-from curriculum_contract.launcher_adapter._preserve import MANIFEST_NAME, PACK_NAME, Preserved, preserve
+from curriculum_contract.launcher_adapter._preserve import MANIFEST_NAME, PACK_NAME, SEAL_NAME, Preserved, preserve
 from curriculum_contract.launcher_adapter._process import run_process
 
 VANDAL = Path(__file__).parent / "misbehaving" / "vandal.py"
@@ -228,7 +228,7 @@ def test_a_lost_small_file_is_restored_byte_for_byte_and_the_copies_removed(sess
     with preserve(snapshot) as preserved:
         sizes = 254 + 23 + 10_240
         assert preserved.summary() == {"packed": 3, "packed_bytes": sizes, "linked": 0, "unpreserved": 0}
-        assert sorted(p.name for p in preserved.directory.iterdir()) == [PACK_NAME, MANIFEST_NAME]
+        assert sorted(p.name for p in preserved.directory.iterdir()) == sorted([PACK_NAME, SEAL_NAME, MANIFEST_NAME])
         assert preserved.pack.stat().st_size == sizes
         assert preserved.warnings == [] and hidden_siblings(session) == [preserved.directory.name]
         assert preserved.directory.name.startswith(f".{session.name}.curriculum-preserve-")
@@ -372,9 +372,9 @@ class TestLargeFilesArePreservedByHardLinks:
 
 
 def test_one_pass_over_many_batches_records_what_two_steps_record_and_restores(tmp_path: Path) -> None:
-    """More than a batch of small files (``preserve_session`` then hashes on a second thread): every entry
-    equals what a plain snapshot records, and an edit deep in the pack, a deletion and a tampered copy are
-    each caught, restored or refused."""
+    """More than a batch of small files, just written (so hashed: their change times cannot tell): every
+    entry equals what a plain snapshot records, and an edit deep in the pack, a deletion and a tampered copy
+    are each caught, restored or refused."""
     from curriculum_contract.launcher_adapter._batches import BATCH_BYTES
     from curriculum_contract.launcher_adapter._preserve import preserve_session
 

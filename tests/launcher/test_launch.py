@@ -37,7 +37,7 @@ from curriculum_contract.launcher_adapter._errors import (
 from curriculum_contract.launcher_adapter._feed import SESSION_METADATA_KEY
 from curriculum_contract.launcher_adapter._guard import FULL_HASH_LIMIT
 from curriculum_contract.launcher_adapter._launch import DEFAULT_TIMEOUT_S, LaunchResult, enroll, launch, run_or_skip
-from curriculum_contract.launcher_adapter._preserve import MANIFEST_NAME, PACK_NAME
+from curriculum_contract.launcher_adapter._preserve import MANIFEST_NAME, PACK_NAME, SEAL_NAME
 from curriculum_contract.launcher_adapter._store import HistoryStore
 from curriculum_contract.sdk import HISTORY_FILE, SUGGESTION_FILE, TRAINER_STATE_FILE, History, Suggestion
 
@@ -263,7 +263,8 @@ def test_the_preserved_copies_exist_during_the_run_and_go_however_it_ends(
     finally:
         watcher.join()
     packed = sum((session / name).stat().st_size for name in ("trials.csv", TRAINER_STATE_FILE, HISTORY_FILE))
-    assert seen == [(0o500, sorted([PACK_NAME, MANIFEST_NAME]), packed)], "the small files, copied into one pack"
+    expected = [(0o500, sorted([PACK_NAME, SEAL_NAME, MANIFEST_NAME]), packed)]
+    assert seen == expected, "the small files, copied into one pack"
     assert_intact(session, before)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ._batches import fingerprint_many
-from ._fingerprint import SPECIAL_KINDS, Entry, Pack, kind_of, mode_text, scan
+from ._fingerprint import PACKED, SPECIAL_KINDS, Entry, Pack, kind_of, mode_text, scan, untouched
 
 if TYPE_CHECKING:
     from ._guard import SessionSnapshot
@@ -67,6 +67,7 @@ def compare_snapshot(
     hidden = list(unlisted)
 
     to_hash: list[tuple[str, str, os.stat_result]] = []
+    settled = snap.settled_before_ns
     for key, before in snap.entries.items():
         st = current.get(key)
         if st is None:
@@ -75,6 +76,8 @@ def compare_snapshot(
                 lost.add(key)
             continue
         if st.st_mode == before.mode and st.st_size == before.size and before.kind == "file":
+            if untouched(before, st, settled):
+                continue  # not written since the snapshot: the kernel's change time says so
             to_hash.append((key, key if key.startswith("/") else f"{top}/{key}", st))  # the common case, fast
             continue
         problems = _metadata_problems(snap, key, before, st)
@@ -86,7 +89,8 @@ def compare_snapshot(
     after = fingerprint_many(to_hash, snap.limits, snap.threads, pack=reference, known=snap.entries)
     for key, _, st in to_hash:
         before, now = snap.entries[key], after[key][0]
-        if problem := _content_problem(before, now, st, mode_changed=key in lost):
+        compared = reference is not None and key in reference.slots
+        if problem := _content_problem(before, now, st, mode_changed=key in lost, compared=compared):
             found.append((key, f"{snap.name_of(key)}: {problem}"))
             lost.add(key)
     for key, mode in snap.directories.items():
@@ -136,11 +140,16 @@ def _metadata_problems(snap: SessionSnapshot, key: str, before: Entry, st: os.st
     return problems
 
 
-def _content_problem(before: Entry, now: Entry, st: os.stat_result, *, mode_changed: bool) -> str | None:
+def _content_problem(
+    before: Entry, now: Entry, st: os.stat_result, *, mode_changed: bool, compared: bool
+) -> str | None:
+    """What changed in a file's content; ``compared``: its bytes were compared with its sealed packed copy."""
     if now.digest != before.digest:
         if not now.readable:
             # made unreadable (its mode line says how): the restore checks the content once the mode is back
             return None if mode_changed else f"unreadable after the run ({now.unreadable_reason})"
+        if before.digest.startswith(PACKED) and not compared:  # its only reference, the pack, changed since sealed
+            return "changed since the snapshot, and its preserved copy too: cannot tell whether its content did"
         return "modified: content changed"
     if before.sampled and (st.st_mtime_ns != before.mtime_ns or st.st_ino != before.inode):
         # Not every byte of a large file is compared: a new mtime or inode means it was rewritten.

@@ -25,8 +25,11 @@ checked, preserved and restored exactly like session files, named by their absol
 ``check(preserved=...)`` puts them back from the versions ``_preserve`` kept before raising.
 
 Cost: files up to ``full_hash_limit`` (64 MiB) — the metadata, CSVs and logs a curriculum reads —
-are hashed in full (blake2b) before the run and compared in full after it (byte for byte with their
-packed copy while the pack is as sealed, else hashed again), so any edit to them is caught. Larger
+are read in full before the run, and any edit to them is caught. After it, one whose change time
+(ctime, which no process can set) and the rest of its ``lstat`` are as recorded was not written
+(``_fingerprint.untouched``) and is not read again; any other is compared byte for byte with its packed
+copy while the pack is as sealed, else hashed (blake2b). Packed files that are settled (changed at
+least ``SETTLED_NS`` before the snapshot) are not hashed at all (``_batches._run_packing``). Larger
 files are fingerprinted by size, mtime_ns, inode and a hash of sampled blocks (head, tail, evenly
 spaced blocks between, the middle among them). ``bench/bench_guard_small.py`` has the figures.
 
@@ -44,6 +47,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -62,6 +66,7 @@ from ._fingerprint import (
     new_digest,
     sample_offsets,
     scan,
+    settled_before,
 )
 from ._links import ExternalTargets, external_links
 
@@ -92,6 +97,7 @@ class SessionSnapshot:
         warnings: Iterable[str] = (),
         threads: int | None = None,
         unlisted: Iterable[str] = (),
+        settled_before_ns: int = 0,
     ) -> None:
         self.root = root
         self.entries = entries
@@ -106,6 +112,8 @@ class SessionSnapshot:
         self.threads = threads
         #: directories that could not be listed when the snapshot was taken
         self.unlisted = frozenset(unlisted)
+        #: files whose change time is before this and unchanged are not read again (``_fingerprint.untouched``)
+        self.settled_before_ns = settled_before_ns
         self._root = str(root)
 
     @property
@@ -186,7 +194,7 @@ class SessionSnapshot:
         if preserved is not None and findings.lost:
             restored, not_restored = preserved.restore(findings.lost)
             if findings.unlisted:  # their modes are back: what they hold can be compared now
-                again = self.compare(declared_assets=declared_assets, allowed_new=allowed_new)
+                again = self.compare(declared_assets=declared_assets, allowed_new=allowed_new, preserved=preserved)
                 lines += [line for line in again.lines if line not in lines]
                 more, failed = preserved.restore([key for key in again.lost if key not in restored])
                 restored, not_restored = restored + more, not_restored + failed
@@ -254,6 +262,7 @@ def take_snapshot(
     """
     if external_links_mode not in ("refuse", "guard"):
         raise ValueError(f"external_links must be 'refuse' or 'guard', not {external_links_mode!r}")
+    settled = settled_before(time.time_ns())
     root = Path(session_dir).resolve(strict=True)
     root_st = os.lstat(root)
     if not stat.S_ISDIR(root_st.st_mode):
@@ -275,7 +284,7 @@ def take_snapshot(
         limit = limits.full_hash_limit
         pack = plan([(st.st_size, key) for key, st in others if stat.S_ISREG(st.st_mode) and st.st_size <= limit])
     items = [(key, key if key.startswith("/") else f"{top}/{key}", st) for key, st in others]
-    results = fingerprint_many(items, limits, threads, pack=pack)
+    results = fingerprint_many(items, limits, threads, pack=pack, settled_before_ns=settled)
     entries = {key: entry for key, (entry, _) in results.items()}
     packed = {key for key, (_, ok) in results.items() if ok}
     warnings = [
@@ -293,5 +302,6 @@ def take_snapshot(
         warnings=warnings,
         threads=threads,
         unlisted=unlisted,
+        settled_before_ns=settled,
     )
     return snapshot, packed

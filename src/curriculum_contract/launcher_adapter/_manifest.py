@@ -9,7 +9,8 @@ left by a launcher killed before any run, and one with it holds a complete snaps
      "limits": {"full_hash_limit": ..., "sample_blocks": ..., "block_size": ...},
      "root_mode": 16877, "parent_names": [...] | null, "unlisted": [...], "warnings": [...],
      "directories": {"behavior": 16877, ...},
-     "entries": {"trials.csv": [kind, size, mtime_ns, inode, mode, digest, sampled], ...},
+     "entries": {"trials.csv": [kind, size, mtime_ns, inode, mode, digest, sampled, ctime_ns], ...},
+     "settled_before_ns": 1764000000000000000,
      "external": {"roots": {"/rig/calib": "calib"}, "absent": {}},
      "packed": {"trials.csv": [offset, size]}, "linked": {"video.avi": "linked/video.avi"},
      "unpreserved": {"x.bin": "hard link failed: ..."}}
@@ -79,8 +80,10 @@ def write_manifest(preserved: Preserved) -> None:
         "warnings": preserved.warnings,
         "directories": snap.directories,
         "entries": {
-            key: [e.kind, e.size, e.mtime_ns, e.inode, e.mode, e.digest, e.sampled] for key, e in snap.entries.items()
+            key: [e.kind, e.size, e.mtime_ns, e.inode, e.mode, e.digest, e.sampled, e.ctime_ns]
+            for key, e in snap.entries.items()
         },
+        "settled_before_ns": snap.settled_before_ns,
         "external": snap.external.as_json(),
         "packed": preserved.packed,
         "linked": {key: path.relative_to(preserved.directory).as_posix() for key, path in preserved.linked.items()},
@@ -109,7 +112,7 @@ def read_manifest(directory: Path) -> Manifest:
         parents = document["parent_names"]
         snapshot = SessionSnapshot(
             Path(document["session"]),
-            {key: Entry(*fields[:6], bool(fields[6])) for key, fields in document["entries"].items()},
+            {key: Entry(*fields[:6], bool(fields[6]), *fields[7:8]) for key, fields in document["entries"].items()},
             {key: int(mode) for key, mode in document["directories"].items()},
             frozenset(parents) if parents is not None else None,
             limits=Limits(**document["limits"]),
@@ -117,6 +120,7 @@ def read_manifest(directory: Path) -> Manifest:
             external=ExternalTargets.from_json(document["external"]),
             warnings=document["warnings"],
             unlisted=document["unlisted"],
+            settled_before_ns=int(document.get("settled_before_ns", 0)),
         )
         return Manifest(
             snapshot,

@@ -1,9 +1,9 @@
 """Keep a restorable version of a session's files while a curriculum runs; put lost ones back after.
 
 ``preserve_session(session_dir)`` snapshots and preserves in one pass (every small file is read
-once: hashed and packed); ``preserve(snapshot)`` preserves a snapshot already taken (reading the
-small files again). Both keep, in a hidden directory next to the session,
-``<parent>/.<session>.curriculum-preserve-XXXXXXXX/``:
+once and packed; hashed unless settled, see ``_batches._run_packing``); ``preserve(snapshot)``
+preserves a snapshot already taken (reading the small files again). Both keep, in a hidden
+directory next to the session, ``<parent>/.<session>.curriculum-preserve-XXXXXXXX/``:
 
 - ``snapshot.json``: the snapshot itself (every entry's type, mode, size, inode, fingerprint, link
   target; the directories and their modes; guarded link targets) and where each preserved version
@@ -16,6 +16,8 @@ small files again). Both keep, in a hidden directory next to the session,
   bytes), up to a budget (``COPY_BUDGET``, and never more than a tenth of the free space; the
   smallest files first when they do not all fit); any beyond it are hard-linked, and the launch
   record says so;
+- ``small-files.seal``: the pack's identity once sealed (inode, size, mtime, ctime), by which a
+  comparison, or a recovery after a crash, knows the pack is as it was written;
 - larger files (video, tens of GB) are hard-linked, flat, as ``linked/<path, "/" as %2F>`` (a
   guarded link target by its absolute path): instant, no disk. A link is the same file under
   another name, so it survives a deletion, a rename over the file and its replacement by a new file
@@ -57,12 +59,13 @@ from typing import Any
 from ._batches import copy_many
 from ._fingerprint import FULL_HASH_LIMIT, SAMPLE_BLOCK, SAMPLE_BLOCKS, Limits, Pack, Slot
 from ._guard import ExternalLinks, SessionSnapshot, take_snapshot
-from ._workspace import MANIFEST_NAME, PACK_NAME, PRESERVE_INFIX, Link, Workspace, remove_directory
+from ._workspace import MANIFEST_NAME, PACK_NAME, PRESERVE_INFIX, SEAL_NAME, Link, Workspace, remove_directory
 
 __all__ = [
     "MANIFEST_NAME",
     "PACK_NAME",
     "PRESERVE_INFIX",
+    "SEAL_NAME",
     "Preserved",
     "preserve",
     "preserve_session",
@@ -277,6 +280,10 @@ class Preserved:
         """The packed copy of ``key``'s bytes."""
         assert self.workspace is not None
         return self.workspace.unpack(self.packed[key])
+
+    def pack_as_sealed(self) -> bool:
+        """Whether the pack is exactly as sealed: what it holds is what the snapshot read."""
+        return self.workspace is not None and self.workspace.pack_as_sealed()
 
     def remove(self) -> None:
         """Delete the preserved versions (never the session's files); log, never raise, on failure."""

@@ -112,7 +112,7 @@ def recover_session(session_dir: str | os.PathLike[str]) -> RecoveryReport:
 def _recover_one(report: RecoveryReport, preserved: Preserved) -> None:
     snapshot = preserved.snapshot
     snapshot.parent_names = None  # the data root has moved on since the crash: not a trace of the run
-    findings = snapshot.compare()
+    findings = snapshot.compare(preserved=preserved)
     report.violations += [line for line in findings.lines if line not in report.violations]
     restored, failed = preserved.restore(findings.lost) if findings.lost else ([], [])
     report.restored += [key for key in restored if key not in report.restored]

@@ -30,6 +30,8 @@ PRESERVE_INFIX = ".curriculum-preserve-"
 PACK_NAME = "small-files.pack"
 #: The snapshot and the preserved versions' whereabouts (see ``_manifest``).
 MANIFEST_NAME = "snapshot.json"
+#: The sealed pack's identity (inode, size, mtime_ns, ctime_ns), for a recovery to trust it by.
+SEAL_NAME = "small-files.seal"
 #: Where hard links go, flat.
 LINKED = "linked"
 _SEALED = 0o500  # r-x: nothing inside can be deleted or renamed (except by root)
@@ -89,7 +91,9 @@ class Workspace:
         except BaseException:
             os.close(lock)
             raise
-        return cls(directory, lock, (st.st_dev, st.st_ino))
+        workspace = cls(directory, lock, (st.st_dev, st.st_ino))
+        workspace._adopt_seal()
+        return workspace
 
     def budget(self, copy_budget: int, free_share: float) -> int:
         """Bytes the pack may take: the budget, and never more than a share of the free space."""
@@ -121,14 +125,39 @@ class Workspace:
         return linked, failed
 
     def seal(self) -> None:
-        """Close the pack; make what the folder holds read-only; remember the pack as sealed."""
+        """Close the pack; make what the folder holds read-only; remember the pack as sealed, in the folder too.
+
+        Any later write to the pack (or a chmod) changes its ctime, which no process can set back: the
+        recorded identity tells a comparison (or a recovery after a crash) whether the pack is as sealed.
+        """
         self._close_pack()
         for path in (self.pack, self.manifest):
             os.chmod(path, _READ_ONLY)
-        for path in [*reversed(self._folders), self.directory]:
-            os.chmod(path, _SEALED)
         st = os.lstat(self.pack)
         self._sealed_pack = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        seal = self.directory / SEAL_NAME
+        seal.write_text(" ".join(map(str, self._sealed_pack)), encoding="ascii")
+        os.chmod(seal, _READ_ONLY)
+        for path in [*reversed(self._folders), self.directory]:
+            os.chmod(path, _SEALED)
+
+    def _adopt_seal(self) -> None:
+        """A leftover folder's seal. Without one (the launcher died before the run, or a power loss kept
+        it from the disk) the pack is not trusted: a settled file is then not restored from it."""
+        try:
+            fields = (self.directory / SEAL_NAME).read_text(encoding="ascii").split()
+            ino, size, mtime_ns, ctime_ns = (int(field) for field in fields)
+            self._sealed_pack = (ino, size, mtime_ns, ctime_ns)
+        except (OSError, ValueError):
+            self._sealed_pack = None
+
+    def pack_as_sealed(self) -> bool:
+        """Whether the pack is still exactly as sealed (see ``seal``)."""
+        try:
+            st = os.lstat(self.pack)
+        except OSError:
+            return False
+        return self._sealed_pack == (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
     @contextlib.contextmanager
     def reference(self, packed: Mapping[str, Slot]) -> Iterator[Pack | None]:
