@@ -158,3 +158,21 @@ def test_a_pack_whose_bytes_never_reached_the_disk_is_not_restored_from(settled:
     assert caught.value.violations == ["behavior/events_07.csv: modified: content changed"]
     assert caught.value.not_restored == ["behavior/events_07.csv: its preserved copy changed too"]
     assert (settled / "behavior" / "events_07.csv").read_bytes().startswith(b"~")  # left, not zeroed
+
+
+def test_a_pack_touched_but_unchanged_still_restores_a_deleted_settled_file(settled: Path) -> None:
+    """A chmod of the pack (its ctime moves, its bytes do not) costs the byte comparison, not the copies:
+    each one is checked by its own CRC-32 before it is written back."""
+    before = tree_state(settled)
+    with preserve_session(settled) as preserved:
+        assert preserved.pack is not None
+        as_curriculum(
+            settled,
+            f"import os; os.chmod({str(preserved.pack)!r}, 0o600); os.chmod({str(preserved.pack)!r}, 0o400)\n"
+            "os.unlink('behavior/events_03.csv')\n",
+        )
+        with pytest.raises(SessionDataViolation) as caught:
+            preserved.snapshot.check(preserved=preserved)
+    assert caught.value.violations == ["behavior/events_03.csv: deleted"]
+    assert caught.value.restored == ["behavior/events_03.csv"] and not caught.value.not_restored
+    assert tree_state(settled) == before

@@ -34,7 +34,8 @@ Why next to the session: a hard link only works within one filesystem, and the s
 the nearest place on it that is not the session itself (nothing of the adapter may stay in the
 session, and the curriculum walks it). The guard never reports directories appearing next to the
 session, so it does not report this one. It is sealed during the run (``_workspace``), so a
-curriculum not running as root can neither change nor delete what it holds. It is removed after the
+careless curriculum can neither change nor delete what it holds (one running as the launcher's user,
+set on it, could change the modes back: docs/launcher.md says what that leaves). It is removed after the
 run, success or failure, exceptions included; deleting it never touches the session.
 
 ``restore(lost)`` (``_restore``) puts back each lost entry: a mode alone is set back; otherwise its
@@ -280,10 +281,6 @@ class Preserved:
         """The packed copy of ``key``'s bytes."""
         assert self.workspace is not None
         return self.workspace.unpack(self.packed[key])
-
-    def pack_as_sealed(self) -> bool:
-        """Whether the pack is exactly as sealed: what it holds is what the snapshot read."""
-        return self.workspace is not None and self.workspace.pack_as_sealed()
 
     def remove(self) -> None:
         """Delete the preserved versions (never the session's files); log, never raise, on failure."""

@@ -94,13 +94,10 @@ def _restore_one(preserved: Preserved, key: str, created: list[str]) -> str | No
     if entry.kind == "file":
         if key in preserved.packed:
             data = preserved.unpack(key)
-            # A settled file has no hash (``_batches._run_packing``): its copy is trusted while the pack is
-            # sealed, and its CRC tells bytes that never reached the disk.
-            if entry.digest.startswith(PACKED):
-                intact = preserved.pack_as_sealed() and packed_digest(data) == entry.digest
-            else:
-                intact = snap.holds_content(key, data)
-            if not intact:
+            # A settled file has no hash (``_batches._run_packing``): its CRC-32 tells a copy that changed
+            # (bytes a power loss kept from the disk, a pack touched since it was sealed).
+            intact = packed_digest(data) == entry.digest if entry.digest.startswith(PACKED) else None
+            if not (snap.holds_content(key, data) if intact is None else intact):
                 return "its preserved copy changed too"
         elif linked is not None:
             if not snap.holds(key, linked):

@@ -3,7 +3,8 @@
 Made with ``mkdtemp`` next to the session, then locked at once (an exclusive ``flock`` held until
 it is removed: a recovery skips a folder a live launch holds), filled (the pack, the hard links,
 the manifest), sealed (files 0400, folders 0500: the run, as the same user, can neither write into
-what it holds nor delete or rename it), and removed — never through a symlink, never a directory
+what it holds nor delete or rename it without first changing the modes back, which only code set on
+it does), and removed — never through a symlink, never a directory
 that is no longer the one it made.
 """
 
@@ -143,21 +144,14 @@ class Workspace:
 
     def _adopt_seal(self) -> None:
         """A leftover folder's seal. Without one (the launcher died before the run, or a power loss kept
-        it from the disk) the pack is not trusted: a settled file is then not restored from it."""
+        it from the disk) the pack is no reference: a settled file whose change time moved is reported as
+        unverifiable, and its copy is restored only if its CRC-32 holds."""
         try:
             fields = (self.directory / SEAL_NAME).read_text(encoding="ascii").split()
             ino, size, mtime_ns, ctime_ns = (int(field) for field in fields)
             self._sealed_pack = (ino, size, mtime_ns, ctime_ns)
         except (OSError, ValueError):
             self._sealed_pack = None
-
-    def pack_as_sealed(self) -> bool:
-        """Whether the pack is still exactly as sealed (see ``seal``)."""
-        try:
-            st = os.lstat(self.pack)
-        except OSError:
-            return False
-        return self._sealed_pack == (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
     @contextlib.contextmanager
     def reference(self, packed: Mapping[str, Slot]) -> Iterator[Pack | None]:
