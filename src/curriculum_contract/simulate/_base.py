@@ -8,6 +8,7 @@ state changes only through what the subject did in the session.
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -127,8 +128,10 @@ class SimulatedSubject:
         return True
 
 
+@cache
 def _code(task: str) -> int:
-    """A stable small integer for a task name (Python's ``hash`` of a str changes between runs)."""
+    """A stable small integer for a task name (Python's ``hash`` of a str changes between runs); cached: it is
+    part of every session's seed."""
     return sum((i + 1) * ord(c) for i, c in enumerate(task)) % 65521
 
 
@@ -139,3 +142,13 @@ def lognormal(rng: np.random.Generator, median: np.ndarray | float, sigma: float
 
 def clip01(value: float) -> float:
     return min(1.0, max(0.0, value))
+
+
+def trials_frame(columns: Mapping[str, np.ndarray], rows: np.ndarray) -> pd.DataFrame:
+    """``pd.DataFrame(columns)[rows].reset_index(drop=True)``: the same table (columns, dtypes, values, a
+    ``RangeIndex``), cheaper: the boolean mask ``rows`` is applied to the arrays, not to a table, and the
+    table takes the masked arrays as they are (they are its own). A column may be a scalar (every row)."""
+    selected = {name: values[rows] if isinstance(values, np.ndarray) else values for name, values in columns.items()}
+    if all(not isinstance(values, np.ndarray) for values in selected.values()):
+        return pd.DataFrame(selected, index=pd.RangeIndex(int(np.count_nonzero(rows))))
+    return pd.DataFrame(selected, copy=False)

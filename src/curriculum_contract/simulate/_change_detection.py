@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._base import SimulatedSubject, lognormal
+from ._base import SimulatedSubject, lognormal, trials_frame
 
 SATIETY_UL = 1200.0
 IMAGES_PER_SET = 8
@@ -81,7 +81,7 @@ class ChangeDetectionSubject(SimulatedSubject):
         return _simulate_trials(rng, params, truth)
 
     def _update(self, params: dict[str, Any], trials: pd.DataFrame) -> None:
-        practice = float((~trials["aborted"]).sum()) / 300.0
+        practice = float(np.count_nonzero(~trials["aborted"].to_numpy())) / 300.0
         if not self.learn(practice, rate_factor=2.0 if params["auto_reward"] else 1.0):
             return
         extra = self.state.extra
@@ -146,26 +146,24 @@ def _simulate_trials(rng: np.random.Generator, params: dict[str, Any], truth: di
     step = rng.integers(1, images.size, size=n)
     changed = np.where(is_change, (initial + step) % images.size, initial)
     done = ~aborted
-    frame = pd.DataFrame(
-        {
-            "trial": np.arange(n),
-            "start_time": np.round(start, 3),
-            "end_time": np.round(end, 3),
-            "stimulus": str(params["stimulus"]),
-            "flashed": float(params["blank_duration_s"]) > 0,
-            "initial_image": images[initial],
-            "change_image": images[changed],
-            "is_change": is_change,
-            "change_time": np.round(np.where(aborted, np.nan, start + change_offset), 3),
-            "aborted": aborted,
-            "response": done & in_window,
-            "response_latency": np.round(np.where(done & in_window, latency, np.nan), 3),
-            "hit": done & is_change & in_window,
-            "miss": done & is_change & ~in_window,
-            "false_alarm": done & ~is_change & in_window,
-            "correct_reject": done & ~is_change & ~in_window,
-            "auto_rewarded": auto & done & is_change,
-            "reward_volume_ul": np.where(rewarded, volume, 0.0),
-        }
-    )
-    return frame[keep].reset_index(drop=True)
+    columns = {
+        "trial": np.arange(n),
+        "start_time": np.round(start, 3),
+        "end_time": np.round(end, 3),
+        "stimulus": str(params["stimulus"]),
+        "flashed": float(params["blank_duration_s"]) > 0,
+        "initial_image": images[initial],
+        "change_image": images[changed],
+        "is_change": is_change,
+        "change_time": np.round(np.where(aborted, np.nan, start + change_offset), 3),
+        "aborted": aborted,
+        "response": done & in_window,
+        "response_latency": np.round(np.where(done & in_window, latency, np.nan), 3),
+        "hit": done & is_change & in_window,
+        "miss": done & is_change & ~in_window,
+        "false_alarm": done & ~is_change & in_window,
+        "correct_reject": done & ~is_change & ~in_window,
+        "auto_rewarded": auto & done & is_change,
+        "reward_volume_ul": np.where(rewarded, volume, 0.0),
+    }
+    return trials_frame(columns, keep)

@@ -5,11 +5,11 @@ another protocol from ``train_subject``), ``results()`` returns the tables. Each
 launcher would do, without the processes: the learner runs the current stage's task parameters, its trials
 are written to a scratch data directory, the curriculum's real metrics function reads them and its real
 trainer decides (``sdk._session.evaluate_session``, the same call as ``curriculum run``), and the session joins
-the subject's history. The metrics function's one input is a directory: the simulator makes one (with the
-session's small ``session.json`` for a ``SimulatedSession``; a scratch directory removed after the
-evaluation) and hands the trials to ``load_trials`` in memory (``sdk._trials.preloaded_trials``: the same
-checks and dtypes as reading the file), so no table is written and reparsed. ``keep_sessions`` writes
-``trials.csv`` too. The trainer state and the history stay in memory.
+the subject's history. The metrics function's one input is a directory: the simulator makes one of the
+session's name (with the session's small ``session.json`` for a ``SimulatedSession``; in scratch, the last
+session's directory renamed, see ``_scratch``) and hands the trials to ``load_trials`` in memory
+(``sdk._trials.preloaded_trials``: the same checks and dtypes as reading the file), so no table is written
+and reparsed. ``keep_sessions`` writes ``trials.csv`` too. The trainer state and the history stay in memory.
 
 ``workers`` processes (default: one per core; 1 = in-process) train the subjects: a subject's learner
 depends only on the seed and its index, so the tables are identical whatever the number of workers.
@@ -21,7 +21,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import tempfile
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from ..sdk._trials import preloaded_trials
 from ._errors import LearnerFailed
 from ._learners import Learner, LearnerFactory, LearnerParameters, resolve_learner
 from ._results import ExperimentResults, SessionRecord
+from ._scratch import TRIALS_FILE, ScratchDirectories, scratch_root
 from ._sessions import SESSION_FILE, SimulatedSession
 
 
@@ -130,16 +130,18 @@ class Experiment:
         subject_id, learner = self.subject_id(index), self.make_learner(index)
         state = start or self.spec.enroll()
         history = History.first(subject_id=subject_id, curriculum_name=self.spec.name)
-        root = self.keep_sessions or Path(tempfile.mkdtemp(prefix="curriculum-simulate-"))
+        # Resolved: evaluate_session hands the metrics function the resolved path, which preloaded_trials must match.
+        root = self.keep_sessions.resolve() if self.keep_sessions is not None else scratch_root()
+        scratch = ScratchDirectories(root) if self.keep_sessions is None else None
         records: list[SessionRecord] = []
         try:
             for number in range(1, (sessions or self.sessions) + 1):
                 parameters = state.stage.task.task_parameters.model_dump(mode="json")
                 session = self._session(learner, subject_id, number, parameters)
-                directory, trials = self._write(session, root, f"{subject_id}_session_{number:03d}")
+                directory, trials = self._write(session, root, f"{subject_id}_session_{number:03d}", scratch)
                 suggestion = self._evaluate(directory, trials, state, history)
-                if self.keep_sessions is None:
-                    shutil.rmtree(directory)
+                if scratch is not None:
+                    scratch.release(directory)
                 stage, after = state.stage.name, suggestion.trainer_state.stage.name
                 metrics = suggestion.metrics.model_dump(mode="json")
                 records.append(SessionRecord(subject_id, number, stage, after, metrics))
@@ -196,20 +198,26 @@ class Experiment:
             if preloaded.used:
                 return suggestion
             self._needs_file = True  # from now on (deterministically the same in every worker)
-        if not (directory / "trials.csv").is_file():
-            trials.to_csv(directory / "trials.csv", index=False)
+        if not (directory / TRIALS_FILE).is_file():
+            trials.to_csv(directory / TRIALS_FILE, index=False)
         return evaluate_session(self.spec, directory, state, history, opts=self.opts)
 
-    def _write(self, session: pd.DataFrame | SimulatedSession, root: Path, name: str) -> tuple[Path, pd.DataFrame]:
-        """The session's data directory (``session.json`` for a ``SimulatedSession``; ``trials.csv`` when kept)."""
+    def _write(
+        self, session: pd.DataFrame | SimulatedSession, root: Path, name: str, scratch: ScratchDirectories | None
+    ) -> tuple[Path, pd.DataFrame]:
+        """The session's data directory: ``session.json`` for a ``SimulatedSession`` (indented when kept, as
+        ``write_session`` writes it; compact in a scratch directory) and, when kept, ``trials.csv``."""
         is_simulated = isinstance(session, SimulatedSession)
-        directory = root / (session.name if is_simulated else name)
         trials = session.trials if is_simulated else session
-        directory.mkdir(parents=True)
-        if self.keep_sessions is not None:
-            trials.to_csv(directory / "trials.csv", index=False)
+        if scratch is None:
+            directory = root / (session.name if is_simulated else name)
+            directory.mkdir(parents=True)
+            trials.to_csv(directory / TRIALS_FILE, index=False)
+        else:
+            directory = scratch.make(session.name if is_simulated else name)
         if is_simulated:
-            (directory / SESSION_FILE).write_text(json.dumps(session.metadata(), indent=2) + "\n", encoding="utf-8")
+            text = json.dumps(session.metadata(), indent=2 if scratch is None else None)
+            (directory / SESSION_FILE).write_text(text + "\n", encoding="utf-8")
         return directory, trials
 
 

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..sdk._psychometric import erf
-from ._base import SimulatedSubject, clip01, lognormal
+from ._base import SimulatedSubject, clip01, lognormal, trials_frame
 
 #: Water a subject drinks before it stops working (microliters): IBL's daily minimum is ~1 mL / 25 g.
 SATIETY_UL = 1100.0
@@ -100,7 +100,7 @@ class TwoAfcSubject(SimulatedSubject):
         return _simulate_trials(rng, params, truth)
 
     def _update(self, params: dict[str, Any], trials: pd.DataFrame) -> None:
-        practice = float((trials["choice"] != 0).sum()) / 400.0
+        practice = float(np.count_nonzero(trials["choice"].to_numpy())) / 400.0
         if not self.learn(practice):
             return
         extra, rate = self.state.extra, self.profile.learning_rate * min(1.0, practice)
@@ -158,19 +158,17 @@ def _simulate_trials(rng: np.random.Generator, params: dict[str, Any], truth: di
     )
     keep &= np.arange(index.size) < engagement
     keep = np.cumprod(keep).astype(bool)  # the session ends at the first trial that breaks a limit
-    frame = pd.DataFrame(
-        {
-            "trial": np.arange(index.size),
-            "signed_contrast": side[index] * contrast[index],
-            "stim_side": side[index].astype(np.int8),
-            "probability_left": p_left[index],
-            "choice": timeline.pop("choice").astype(np.int8),
-            "correct": timeline.pop("correct"),
-            "repeat": position > 0,
-            **timeline,
-        }
-    )
-    return frame[keep].reset_index(drop=True)
+    columns = {
+        "trial": np.arange(index.size),
+        "signed_contrast": side[index] * contrast[index],
+        "stim_side": side[index].astype(np.int8),
+        "probability_left": p_left[index],
+        "choice": timeline.pop("choice").astype(np.int8),
+        "correct": timeline.pop("correct"),
+        "repeat": position > 0,
+        **timeline,
+    }
+    return trials_frame(columns, keep)
 
 
 def _repeat_on_error(

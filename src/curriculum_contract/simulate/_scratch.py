@@ -1,0 +1,72 @@
+"""The scratch data directory of an experiment's sessions: one directory, renamed from session to session.
+
+A session's data directory holds what a rig would leave for the metrics function: the session's
+``session.json`` (a ``SimulatedSession``) and, when the metrics read the file themselves, its ``trials.csv``.
+Making a directory and removing it again for every session cost more than the simulation of the session;
+renaming the last one costs one system call and gives the next session the same view: a directory of the
+session's own name (the name the history records) holding only the session's own files.
+
+After a session, the files the simulator wrote (``session.json``, ``trials.csv``) are removed, not left to
+be overwritten (ext4 flushes a file truncated and rewritten to disk when it is closed: ten times the cost of
+a new file), and the directory is kept for the next session only when that leaves it empty: anything the
+metrics function wrote (an asset, a folder) goes with the whole directory, so the next session starts from
+an empty one, as before.
+
+The directories live in memory (``/dev/shm``) when the system has one and ``TMPDIR`` does not name another
+place: a file made and removed there costs a few microseconds, against up to a millisecond on a journaling
+disk. Nothing in them outlives the experiment.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ._sessions import SESSION_FILE
+
+TRIALS_FILE = "trials.csv"
+#: A memory filesystem for the scratch directories, used when it exists and ``TMPDIR`` is not set.
+MEMORY_DIRECTORY = Path("/dev/shm")
+PREFIX = "curriculum-simulate-"
+
+
+def scratch_root() -> Path:
+    """A new directory for one subject's scratch sessions (see the module docstring), resolved: the path
+    ``evaluate_session`` hands the metrics function, which ``preloaded_trials`` must match."""
+    if "TMPDIR" not in os.environ and MEMORY_DIRECTORY.is_dir() and os.access(MEMORY_DIRECTORY, os.W_OK | os.X_OK):
+        try:
+            return Path(tempfile.mkdtemp(prefix=PREFIX, dir=MEMORY_DIRECTORY)).resolve()
+        except OSError:
+            pass  # full, or not ours after all: the temporary directory
+    return Path(tempfile.mkdtemp(prefix=PREFIX)).resolve()
+
+
+class ScratchDirectories:
+    """Session data directories under ``root`` (an existing directory), one at a time."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._empty: Path | None = None
+
+    def make(self, name: str) -> Path:
+        """An empty directory ``root/name``. Names may repeat: the last directory is renamed onto itself."""
+        directory = self.root / name
+        if self._empty is None:
+            directory.mkdir()
+        else:
+            os.rename(self._empty, directory)
+            self._empty = None
+        return directory
+
+    def release(self, directory: Path) -> None:
+        """The session in ``directory`` is over: empty it of the simulator's files and keep it for the next
+        session, or remove it with what else is in it."""
+        names = set(os.listdir(directory))
+        for name in names & {SESSION_FILE, TRIALS_FILE}:
+            (directory / name).unlink()
+        if names <= {SESSION_FILE, TRIALS_FILE}:
+            self._empty = directory
+        else:
+            shutil.rmtree(directory)
