@@ -1,10 +1,13 @@
 """Time ``fit_psychometric`` (aggregation + fit + identification) against the previous fitter, same run.
 
-The baseline is the projected-Newton fitter before issue 12's speed work: its numpy-per-level likelihood
-(bench/_baseline_psychometric.py, installed into the same solver for the baseline's timings), on the same
-tables. Sessions, seeded: well-posed ones (11 signed levels, thresholds 10-40 %, lapses 0-0.2) and
-ill-posed ones (only the +-50/100 % levels, a perfect subject, a guessing subject, a bias beyond the
-tested range), each at 600 and at 100,000 trials. Target: a well-posed 600-trial fit under 3 ms.
+The baseline is the fitter before issue 12's second speed-up: its five modules at a pinned commit
+(bench/_baseline_psychometric.py loads them from git next to the current ones), on the same tables; the
+two must agree within the documented reproducibility. Sessions, seeded: well-posed ones (11 signed
+levels, thresholds 10-40 %, lapses 0-0.2) and ill-posed ones (only the +-50/100 % levels, a perfect
+subject, a guessing subject, a bias beyond the tested range), each at 600 and at 100,000 trials.
+Targets: a well-posed 600-trial fit under 3 ms, and ``fit_counts`` at least 2.5x faster than the
+baseline (issue 12) on ``--sessions`` typical counts (11 signed levels, 300-600 trials, trained and
+half-trained parameters), the two timed interleaved on each.
 Timing never fails the run; a wrong answer does (exit 1): a well-posed session with an undefined
 parameter, an ill-posed one reported fully identified, or the two fitters disagreeing beyond the
 documented reproducibility (``REPRODUCIBLE_TO`` / ``REPRODUCIBLE_ABS``).
@@ -22,7 +25,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from curriculum_contract.sdk._psychometric import REPRODUCIBLE_ABS, REPRODUCIBLE_TO, fit_psychometric, psychometric
+from curriculum_contract.sdk._psychometric import (
+    REPRODUCIBLE_ABS,
+    REPRODUCIBLE_TO,
+    fit_counts,
+    fit_psychometric,
+    psychometric,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _baseline_psychometric as baseline
@@ -61,9 +70,42 @@ def describe(fit: object) -> str:
     return " ".join("nan" if math.isnan(v) else f"{v:.4g}" for v in values)
 
 
+PREVIOUS = baseline.load()
+#: (bias %, threshold %, lapse_low, lapse_high) of the typical sessions: trained and half-trained learners.
+TYPICAL = [(3.0, 12.0, 0.02, 0.03), (-6.0, 18.0, 0.05, 0.08), (10.0, 30.0, 0.12, 0.1), (-12.0, 40.0, 0.2, 0.15)]
+
+
 def previous_fit(trials: pd.DataFrame) -> object:
-    with baseline.installed():
-        return fit_psychometric(trials)
+    return PREVIOUS.fit_psychometric(trials)
+
+
+def typical_counts(count: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``count`` seeded sessions' counts per level: 11 levels, 300-600 trials, the ``TYPICAL`` parameters."""
+    rng = np.random.default_rng(12)
+    sessions = []
+    for i in range(count):
+        n = rng.multinomial(int(rng.integers(300, 601)), np.full(LEVELS.size, 1.0 / LEVELS.size)).astype(float)
+        k = rng.binomial(n.astype(int), psychometric(LEVELS * 100.0, *TYPICAL[i % len(TYPICAL)])).astype(float)
+        sessions.append((LEVELS * 100.0, n, k))
+    return sessions
+
+
+def fit_counts_ratio(
+    sessions: list[tuple[np.ndarray, np.ndarray, np.ndarray]], errors: list[str]
+) -> tuple[float, float, float]:
+    """Median ms per ``fit_counts`` call, previous and current, and the median of per-session ratios (interleaved)."""
+    old, new, ratios = [], [], []
+    for levels, n, k in sessions:
+        differs = disagreement(fit_counts(levels, n, k), PREVIOUS.fit_counts(levels, n, k))
+        if differs:
+            errors.append(f"fit_counts on typical counts {n.astype(int).tolist()}: {differs}")
+        for _ in range(3):
+            before = median_seconds(lambda a=(levels, n, k): PREVIOUS.fit_counts(*a), 1)
+            after = median_seconds(lambda a=(levels, n, k): fit_counts(*a), 1)
+            old.append(before)
+            new.append(after)
+            ratios.append(before / after)
+    return statistics.median(old) * 1e3, statistics.median(new) * 1e3, statistics.median(ratios)
 
 
 def disagreement(new: object, old: object) -> str | None:
@@ -82,6 +124,7 @@ def disagreement(new: object, old: object) -> str | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--sessions", type=int, default=200, help="typical sessions for the fit_counts ratio")
     args = parser.parse_args()
     r = args.repeats
     errors: list[str] = []
@@ -113,6 +156,12 @@ def main() -> int:
     print(
         f"fit of a 600-trial session (well-posed, median): {typical[1]:.2f} ms, previous {typical[0]:.2f} ms, "
         f"{typical[0] / typical[1]:.1f}x faster; target under 3 ms: {'met' if typical[1] < 3.0 else 'NOT met'}"
+    )
+    old_ms, new_ms, ratio = fit_counts_ratio(typical_counts(args.sessions), errors)
+    met = "met" if ratio >= 2.5 else "NOT met"
+    print(
+        f"fit_counts on {args.sessions} typical sessions (11 levels, 300-600 trials; interleaved): {new_ms:.3f} ms, "
+        f"previous {old_ms:.3f} ms; median ratio {ratio:.2f}x (issue 12 asks 2.5x: {met})"
     )
     print("ill-posed at 600 trials (bias threshold lapse_low lapse_high):")
     for name, trials in ill_posed(600, seed=7).items():

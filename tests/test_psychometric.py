@@ -524,3 +524,96 @@ def test_the_plain_python_derivatives_match_central_differences_of_the_likelihoo
             assert point.gradient[i] == pytest.approx(slope, rel=1e-5, abs=1e-5)
             column = (evaluate(up, levels, n, k).gradient - evaluate(down, levels, n, k).gradient) / (2 * steps[i])
             np.testing.assert_allclose(point.hessian[:, i], column, rtol=1e-5, atol=1e-3)
+
+
+def _textbook_cholesky_solve(matrix: list[list[float]], rhs: list[float]) -> list[float] | None:
+    """The loops the solver's unrolled Cholesky must reproduce operation for operation (None: not definite)."""
+    size = len(rhs)
+    low = [[0.0] * size for _ in range(size)]
+    for i in range(size):
+        for j in range(i + 1):
+            total = matrix[i][j]
+            for m in range(j):
+                total -= low[i][m] * low[j][m]
+            if i == j:
+                if not 0.0 < total < math.inf:
+                    return None
+                low[i][i] = math.sqrt(total)
+            else:
+                low[i][j] = total / low[j][j]
+    y = list(rhs)
+    for i in range(size):
+        for m in range(i):
+            y[i] -= low[i][m] * y[m]
+        y[i] /= low[i][i]
+    for i in reversed(range(size)):
+        for m in range(i + 1, size):
+            y[i] -= low[m][i] * y[m]
+        y[i] /= low[i][i]
+    return y
+
+
+def test_the_unrolled_cholesky_gives_the_textbook_loops_digits_and_refuses_indefinite_matrices() -> None:
+    from curriculum_contract.sdk._psychometric_model import cholesky_solve
+
+    rng = np.random.default_rng(3)
+    refused = 0
+    for trial in range(4000):
+        size = 1 + trial % 4
+        a = rng.normal(size=(size + 1, size))
+        matrix = a.T @ a * np.exp(rng.uniform(-8, 8, size=(size, 1)) * (trial % 3 == 0))
+        matrix = (matrix + matrix.T) / 2
+        if trial % 5 == 0:
+            matrix[-1, -1] -= rng.uniform(0, 4) * matrix[-1, -1]
+        rhs = rng.normal(size=size).tolist()
+        expected = _textbook_cholesky_solve(matrix.tolist(), rhs)
+        refused += expected is None
+        assert cholesky_solve(matrix.tolist(), rhs) == expected
+    assert refused > 100  # the indefinite cases were exercised
+
+
+def test_a_probe_and_its_completion_are_the_evaluation_bit_for_bit() -> None:
+    from curriculum_contract.sdk._psychometric_model import complete, counts, evaluate, nll_at, probe
+
+    levels, n, k = draw_counts(400, (-8.0, 12.0, 0.02, 0.0), seed=9)
+    data = counts(levels, n, k)
+    for x in ([5.0, math.log(20.0), 0.1, 0.05], [-99.0, math.log(0.02), 0.0, 0.0], [40.0, math.log(900.0), 0.4, 0.3]):
+        point = evaluate(np.array(x), levels, n, k)
+        probed = probe(x, data)
+        assert probed.nll == point.nll == nll_at(np.array(x), levels, n, k)
+        completed = complete(probed, data)
+        assert completed.grad == point.grad and completed.hess == point.hess
+        # The Fisher information (computed on demand) is sum n / (p q) dp dp' with p from the model.
+        b, s, g, h = x
+        z = (levels - b) / math.exp(s)
+        big, small = tail_split_for_test(z)
+        p, q = np.maximum(g + (1 - g - h) * big, 1e-150), np.maximum(h + (1 - g - h) * small, 1e-150)
+        af = np.exp(-z * z) * (1 - g - h) / math.sqrt(math.pi)
+        jacobian = np.array([-af / math.exp(s), -af * z, small, -big])
+        expected = (jacobian * (n / np.maximum(p * q, 1e-250))) @ jacobian.T
+        np.testing.assert_allclose(point.fisher, expected, rtol=1e-12, atol=1e-300)
+
+
+def tail_split_for_test(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """F(z) and 1 - F(z) from erfc, each side exact in its own tail (an independent copy of the model's)."""
+    half = np.array([math.erfc(abs(v)) / 2 for v in z])
+    return np.where(z >= 0, 1 - half, half), np.where(z >= 0, half, 1 - half)
+
+
+def test_the_grids_exp_has_numpys_values_through_underflow() -> None:
+    from curriculum_contract.sdk._psychometric_grid import _exp_exact
+
+    x = np.concatenate([np.linspace(-800.0, 0.0, 20_001), -np.logspace(-3, 6, 500), [-745.13, -745.14, -708.4]])
+    np.testing.assert_array_equal(_exp_exact(x), np.exp(x))
+
+
+def test_counts_already_in_canonical_order_give_the_general_paths_arrays() -> None:
+    from curriculum_contract.sdk._psychometric import _canonical
+
+    levels, n, k = LEVELS.copy(), np.full(11, 30.0), np.r_[-0.0, np.arange(1.0, 11.0)]
+    fast = _canonical(levels, n, k)
+    general = _canonical(np.r_[levels, 7.0], np.r_[n, 0.0], np.r_[k, 0.0])  # an empty level: the general path
+    for a, b in zip(fast, general, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.signbit(fast[2]).any()  # k = -0.0 comes out 0.0, as bincount's sums make it
+    assert fast[0] is not levels  # a copy: the caller's array is not aliased

@@ -247,6 +247,8 @@ def _canonical(levels: np.ndarray, n: np.ndarray, k: np.ndarray) -> tuple[np.nda
         raise ValueError("levels, n and k must be finite")
     if (k < 0).any() or (k > n).any():
         raise ValueError("counts must satisfy 0 <= k <= n at every level")
+    if levels.size and (n > 0).all() and (levels[1:] > levels[:-1]).all():
+        return levels.copy(), n + 0.0, k + 0.0  # already canonical; + 0.0 as bincount's sums (-0.0 becomes 0.0)
     keep = n > 0
     unique, inverse = np.unique(levels[keep], return_inverse=True)
     return unique, np.bincount(inverse, weights=n[keep]), np.bincount(inverse, weights=k[keep])

@@ -188,29 +188,36 @@ def _tie_reasons(
 
 
 def _curvature_reasons(best: Solution, free: np.ndarray, reasons: dict[str, str]) -> None:
-    """Flat directions and standard errors from the Fisher information on the free coordinates."""
-    index = np.flatnonzero(free)
-    information = best.at.fisher[np.ix_(index, index)]
-    scale = np.sqrt(np.maximum(np.diag(information), 0.0))
-    flat = scale <= 0.0
-    safe = np.where(flat, 1.0, scale)
-    correlation = information / np.outer(safe, safe)
-    correlation[flat, :] = 0.0
-    correlation[:, flat] = 0.0
-    values, vectors = np.linalg.eigh(correlation)
-    null = values <= NULL_EIGENVALUE * max(float(values.max()), 1.0)
-    weights = np.abs(vectors[:, null])
-    variance = (vectors[:, ~null] ** 2 / values[~null]).sum(axis=1) / safe**2
-    se = np.sqrt(variance)
+    """Flat directions and standard errors from the Fisher information on the free coordinates.
+
+    Plain Python around one ``eigh`` (numpy's per-call overhead on a 4 x 4 matrix exceeds its arithmetic).
+    """
+    index = np.flatnonzero(free).tolist()
+    fisher = best.at.fisher.tolist()
+    scale = [math.sqrt(max(fisher[i][i], 0.0)) for i in index]
+    flat = [v <= 0.0 for v in scale]
+    safe = [1.0 if f else v for f, v in zip(flat, scale, strict=True)]
+    correlation = [
+        [0.0 if fa or fb else fisher[i][j] / (sa * sb) for j, sb, fb in zip(index, safe, flat, strict=True)]
+        for i, sa, fa in zip(index, safe, flat, strict=True)
+    ]
+    eigenvalues, eigenvectors = np.linalg.eigh(np.array(correlation))
+    values, vectors = eigenvalues.tolist(), eigenvectors.tolist()
+    cut = NULL_EIGENVALUE * max(max(values), 1.0)
+    null = [c for c, v in enumerate(values) if v <= cut]
+    kept = [c for c, v in enumerate(values) if v > cut]
     limits = {"bias": BIAS_SE_MAX, "threshold": THRESHOLD_LOG_SE_MAX}
     for row, i in enumerate(index):
         name = NAMES[i]
-        if weights.shape[1] and float(weights[row].max()) > NULL_WEIGHT:
-            column = int(np.argmax(weights[row]))
-            along = [NAMES[index[r]] for r in np.flatnonzero(weights[:, column] > 0.1)] or [name]
+        weights = [abs(vectors[row][c]) for c in null]
+        variance = sum(vectors[row][c] * vectors[row][c] / values[c] for c in kept) / (safe[row] * safe[row])
+        se = math.sqrt(variance)
+        if weights and max(weights) > NULL_WEIGHT:
+            column = null[weights.index(max(weights))]
+            along = [NAMES[index[r]] for r in range(len(index)) if abs(vectors[r][column]) > 0.1] or [name]
             reasons.setdefault(name, f"the likelihood is flat along {' and '.join(along)}")
-        elif i >= 2 and _Z95 * se[row] > LAPSE_HALF_WIDTH_MAX:
-            reasons.setdefault(name, f"95 % half-width {_Z95 * se[row]:.3g} exceeds {LAPSE_HALF_WIDTH_MAX:g}")
-        elif i < 2 and se[row] > limits[name]:
-            what = f"standard error {se[row]:.3g} %" if i == 0 else f"relative standard error {se[row]:.3f}"
+        elif i >= 2 and _Z95 * se > LAPSE_HALF_WIDTH_MAX:
+            reasons.setdefault(name, f"95 % half-width {_Z95 * se:.3g} exceeds {LAPSE_HALF_WIDTH_MAX:g}")
+        elif i < 2 and se > limits[name]:
+            what = f"standard error {se:.3g} %" if i == 0 else f"relative standard error {se:.3f}"
             reasons.setdefault(name, f"{what} exceeds {limits[name]:g}{' %' if i == 0 else ''}")

@@ -4,12 +4,20 @@ Search coordinates are ``x = (bias, log(threshold), lapse_low, lapse_high)`` in 
 ``P(right) = p = g + A F(z)`` with ``z = (c - b) / t``, ``F = (1 + erf z) / 2``, ``A = 1 - g - h`` (g, h
 the lapses); ``p`` and ``q = 1 - p = h + A (1 - F)`` are both computed from ``erfc(|z|)``, so neither
 loses precision in its tail (a lapse of 0 under a steep curve gives an honest p of 1e-30, not 0 or 1).
+
+Everything here is plain Python floats over the levels: with a dozen levels and 4 coordinates, numpy's
+per-call overhead (about a microsecond an operation) costs several times the arithmetic. A ``probe`` is
+the NLL alone (what a line search compares; ``probe_below`` stops once it is sure to exceed the search's
+limit), ``complete`` adds the gradient and Hessian to the probe it keeps; a ``Point`` holds its vectors
+as lists for the solver and makes numpy arrays (and the Fisher information) only when asked. The last
+section is the solver's 4 x 4 linear algebra, in plain Python too.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from functools import cached_property
 
 import numpy as np
 
@@ -26,23 +34,46 @@ _SQRT_PI = math.sqrt(math.pi)
 _ERFC = math.erfc
 _log = math.log
 _exp = math.exp
+#: The counts as the loops read them: levels, trials, right and left choices per level (plain floats).
+Counts = tuple[list[float], list[float], list[float], list[float]]
+Vector = list[float]
 
 
-@dataclass(frozen=True)
+def counts(
+    levels: np.ndarray | Sequence[float], n: np.ndarray | Sequence[float], k: np.ndarray | Sequence[float]
+) -> Counts:
+    """The per-level lists the likelihood loops over (left choices ``n - k`` computed once)."""
+    c, nn, kk = (np.asarray(a, dtype=np.float64).tolist() for a in (levels, n, k))
+    return c, nn, kk, [a - b for a, b in zip(nn, kk, strict=True)]
+
+
 class Point:
-    """The likelihood at ``x`` (search coordinates) with what every derivative is built from."""
+    """The likelihood at ``xs`` (search coordinates, 4 floats) with its gradient and observed Hessian.
 
-    x: np.ndarray
-    nll: float
-    gradient: np.ndarray
-    hessian: np.ndarray
-    jacobian: np.ndarray  # dp/dx, one row per coordinate
-    weights: np.ndarray  # n / (p q): the Fisher information is jacobian * weights @ jacobian.T
+    ``grad`` and ``hess`` are lists (the solver's arithmetic); ``x``, ``gradient``, ``hessian`` and
+    ``fisher`` (the expected information) are numpy arrays made on first use.
+    """
 
-    @property
+    def __init__(self, xs: Vector, nll: float, grad: Vector, hess: list[Vector], data: Counts) -> None:
+        self.xs, self.nll, self.grad, self.hess, self._counts = xs, nll, grad, hess, data
+
+    @cached_property
+    def x(self) -> np.ndarray:
+        return np.array(self.xs)
+
+    @cached_property
+    def gradient(self) -> np.ndarray:
+        return np.array(self.grad)
+
+    @cached_property
+    def hessian(self) -> np.ndarray:
+        return np.array(self.hess)
+
+    @cached_property
     def fisher(self) -> np.ndarray:
         """Expected information (positive semi-definite, unlike the observed ``hessian`` off the optimum)."""
-        return (self.jacobian * self.weights) @ self.jacobian.T
+        jacobian, weights = _jacobian(self.xs, self._counts)
+        return (jacobian * weights) @ jacobian.T
 
 
 def tail_split(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -53,79 +84,114 @@ def tail_split(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return half + upper, half + (gap - upper)
 
 
-def nll_at(x: np.ndarray, levels: np.ndarray, n: np.ndarray, k: np.ndarray) -> float:
+def nll_at(x: np.ndarray | Vector, levels: np.ndarray, n: np.ndarray, k: np.ndarray) -> float:
     """The negative log-likelihood at ``x`` without derivatives (the line search's probe)."""
-    b, s, g, h = x.tolist()
-    inv_t, a = math.exp(-s), 1.0 - g - h
-    total = 0.0
-    for c, nn, kk in zip(levels.tolist(), n.tolist(), k.tolist(), strict=True):
-        z = (c - b) * inv_t
-        half = 0.5 * _ERFC(abs(z))
-        gap = 1.0 - 2.0 * half
-        big, small = (half + gap, half) if z >= 0.0 else (half, half + gap)
-        total += kk * _log(max(g + a * big, TINY)) + (nn - kk) * _log(max(h + a * small, TINY))
-    return 0.0 - total  # 0.0 - : never -0.0
+    return probe(_floats(x), counts(levels, n, k)).nll
 
 
-def evaluate(x: np.ndarray, levels: np.ndarray, n: np.ndarray, k: np.ndarray) -> Point:
-    """NLL, gradient and observed (exact) Hessian at ``x``.
+def evaluate(x: np.ndarray | Vector, levels: np.ndarray, n: np.ndarray, k: np.ndarray) -> Point:
+    """NLL, gradient and observed (exact) Hessian at ``x`` (``complete(probe(...))``)."""
+    return evaluate_counts(_floats(x), counts(levels, n, k))
 
-    Plain Python over the levels: with a dozen of them, numpy's per-call overhead (some 30 calls) costs
-    several times the arithmetic. Same formulas as ``tail_split`` and the array form in the module docstring.
+
+class Probe:
+    """The NLL at ``xs`` and, per level, what its derivatives are built from: (z, F, 1 - F, p, q).
+
+    A line search probes several points and keeps one: only that one is completed.
     """
-    b, s, g, h = x.tolist()
-    inv_t = math.exp(-s)
+
+    __slots__ = ("nll", "terms", "xs")
+
+    def __init__(self, xs: Vector, nll: float, terms: list[tuple[float, float, float, float, float]]) -> None:
+        self.xs, self.nll, self.terms = xs, nll, terms
+
+
+def probe(xs: Vector, data: Counts) -> Probe:
+    """The NLL at ``xs`` on prepared ``counts`` (p and q floored at ``TINY``), and the terms ``complete`` needs."""
+    point = _probe(xs, data, -math.inf)
+    assert point is not None  # no limit: never None
+    return point
+
+
+def probe_below(xs: Vector, data: Counts, limit: float) -> Probe | None:
+    """``probe``, or None as soon as the NLL is sure to exceed ``limit`` (a line search's rejected trial).
+
+    Every level adds ``-k log p - (n - k) log q >= 0`` (p, q <= 1, but for a few ulps that ``_LIMIT_SLACK``
+    covers), so the running sum only grows: the sum, and so the NLL, of a kept probe is unchanged.
+    """
+    return _probe(xs, data, -(limit + _LIMIT_SLACK * (1.0 + abs(limit))))
+
+
+def _probe(xs: Vector, data: Counts, stop: float) -> Probe | None:
+    b, s, g, h = xs
+    inv_t = _exp(-s)
     a = 1.0 - g - h
-    c_af = a / _SQRT_PI
-    nll = r_w = r_wz = 0.0
-    g0 = g1 = g2 = g3 = 0.0
-    h00 = h01 = h02 = h03 = h11 = h12 = h13 = h22 = h23 = h33 = 0.0
-    j0: list[float] = []
-    j1: list[float] = []
-    j2: list[float] = []
-    j3: list[float] = []
-    weights: list[float] = []
-    for c, nn, kk in zip(levels.tolist(), n.tolist(), k.tolist(), strict=True):
+    nll = 0.0
+    terms = []
+    append = terms.append
+    for c, kk, mm in zip(data[0], data[2], data[3], strict=True):
         z = (c - b) * inv_t
-        half = 0.5 * _ERFC(abs(z))
-        gap = 1.0 - 2.0 * half
-        big, small = (half + gap, half) if z >= 0.0 else (half, half + gap)
-        p, q = g + a * big, h + a * small
-        if p < TINY:  # max() would be a builtin call per level
+        if z >= 0.0:  # erfc(|z|) / 2 is the small side's F; the other side is 1 - it, as in ``tail_split``
+            small = 0.5 * _ERFC(z)
+            big = small + (1.0 - 2.0 * small)
+        else:
+            big = 0.5 * _ERFC(-z)
+            small = big + (1.0 - 2.0 * big)
+        p = g + a * big
+        q = h + a * small
+        if p < TINY:
             p = TINY
         if q < TINY:
             q = TINY
-        mm = nn - kk
-        nll += kk * _log(p) + mm * _log(q)
+        nll += kk * _log(p) + mm * _log(q)  # minus the NLL so far
+        if nll < stop:
+            return None
+        append((z, big, small, p, q))
+    return Probe(xs, 0.0 - nll, terms)  # 0.0 - : never -0.0
+
+
+#: Relative margin of ``probe``'s early stop, far above the rounding of p, q <= 1 (n * 4e-16 at most).
+_LIMIT_SLACK = 1e-9
+
+
+def complete(point: Probe, data: Counts) -> Point:
+    """Gradient and observed (exact) Hessian at a probed point: the formulas of the module docstring."""
+    _, s, g, h = point.xs
+    inv_t = _exp(-s)
+    a = 1.0 - g - h
+    c_af = a / _SQRT_PI
+    r_w = r_wz = 0.0
+    g0 = g1 = g2 = g3 = 0.0
+    h00 = h01 = h02 = h03 = h11 = h12 = h13 = h22 = h23 = h33 = 0.0
+    for (z, big, small, p, q), kk, mm in zip(point.terms, data[2], data[3], strict=True):
+        # dp/dx = (-af / t, -af z, 1 - F, -F): the signs are folded into the sums (negation is exact).
         af = _exp(-z * z) * c_af
-        d0, d1, d3 = -af * inv_t, -af * z, -big
-        k_p, m_q = kk / p, mm / q
+        u0 = af * inv_t
+        u1 = af * z
+        k_p = kk / p
+        m_q = mm / q
         r = k_p - m_q
-        g0 -= d0 * r
-        g1 -= d1 * r
+        g0 += u0 * r
+        g1 += u1 * r
         g2 -= small * r
-        g3 -= d3 * r
+        g3 += big * r
         w = k_p / p + m_q / q
-        w0, w1, w2 = w * d0, w * d1, w * small
-        h00 += w0 * d0
-        h01 += w0 * d1
-        h02 += w0 * small
-        h03 += w0 * d3
-        h11 += w1 * d1
-        h12 += w1 * small
-        h13 += w1 * d3
+        w0 = w * u0
+        w1 = w * u1
+        w2 = w * small
+        h00 += w0 * u0
+        h01 += w0 * u1
+        h02 -= w0 * small
+        h03 += w0 * big
+        h11 += w1 * u1
+        h12 -= w1 * small
+        h13 += w1 * big
         h22 += w2 * small
-        h23 += w2 * d3
-        h33 += w * d3 * d3
+        h23 -= w2 * big
+        h33 += w * big * big
         af_w = r * af * (2.0 * z * z - 1.0)
         r_w += af_w
         r_wz += af_w * z
-        j0.append(d0)
-        j1.append(d1)
-        j2.append(small)
-        j3.append(d3)
-        pq = p * q
-        weights.append(nn / (pq if pq > _TINY_WEIGHT else _TINY_WEIGHT))
     # Minus the residual-weighted second derivatives of p (p is linear in the lapses). Two of the sums
     # are already in the gradient: sum(r af z) = gradient[1] and sum(r af) / t = gradient[0].
     h00 += 2.0 * inv_t * inv_t * g1
@@ -138,18 +204,123 @@ def evaluate(x: np.ndarray, levels: np.ndarray, n: np.ndarray, k: np.ndarray) ->
         [h02 - e0, h12 - e1, h22, h23],
         [h03 - e0, h13 - e1, h23, h33],
     ]
-    gradient = np.array([g0, g1, g2, g3])
-    return Point(x, 0.0 - nll, gradient, np.array(hessian), np.array([j0, j1, j2, j3]), np.array(weights))
+    return Point(point.xs, point.nll, [g0, g1, g2, g3], hessian, data)
 
 
-def held(x: np.ndarray, gradient: np.ndarray) -> np.ndarray:
-    """Coordinates held at a bound: on it, with the gradient pointing out of the box."""
-    return np.array(
-        [
-            (v <= lo and d > 0.0) or (v >= hi and d < 0.0)
-            for v, d, lo, hi in zip(x.tolist(), gradient.tolist(), _LOWER, _UPPER, strict=True)
-        ]
-    )
+def evaluate_counts(xs: Vector, data: Counts) -> Point:
+    """NLL, gradient and observed Hessian at ``xs`` on prepared ``counts``."""
+    return complete(probe(xs, data), data)
+
+
+def _jacobian(xs: Vector, data: Counts) -> tuple[np.ndarray, np.ndarray]:
+    """dp/dx (one row per coordinate) and the Fisher weights n / (p q), from the terms of a ``probe``."""
+    _, s, g, h = xs
+    inv_t = _exp(-s)
+    c_af = (1.0 - g - h) / _SQRT_PI
+    rows: list[Vector] = [[], [], [], []]
+    weights: Vector = []
+    for (z, big, small, p, q), nn in zip(probe(xs, data).terms, data[1], strict=True):
+        af = _exp(-z * z) * c_af
+        rows[0].append(-af * inv_t)
+        rows[1].append(-af * z)
+        rows[2].append(small)
+        rows[3].append(-big)
+        pq = p * q
+        weights.append(nn / (pq if pq > _TINY_WEIGHT else _TINY_WEIGHT))
+    return np.array(rows), np.array(weights)
+
+
+def held(xs: Vector, grad: Vector, i: int) -> bool:
+    """Coordinate ``i`` is held at a bound: on it, with the gradient pointing out of the box."""
+    v, d = xs[i], grad[i]
+    return (v <= _LOWER[i] and d > 0.0) or (v >= _UPPER[i] and d < 0.0)
+
+
+def _floats(x: np.ndarray | Sequence[float]) -> Vector:
+    return x.tolist() if isinstance(x, np.ndarray) else [float(v) for v in x]
 
 
 _LOWER, _UPPER = LOWER.tolist(), UPPER.tolist()
+
+
+# --- plain-Python linear algebra on 4-vectors and 4 x 4 matrices (rows), shared by the solver -------------
+
+
+def cholesky_solve(matrix: list[list[float]], rhs: list[float]) -> list[float] | None:
+    """``matrix^-1 rhs`` for a small symmetric matrix, or None when it is not positive definite."""
+    size = len(rhs)
+    if size == 4:
+        return _cholesky_solve_4(matrix, rhs)
+    # Pad to 4 x 4 with an identity block: the leading block's operations are the unrolled ones, in
+    # the order of the textbook loops; the padding only subtracts exact zeros from them.
+    padded = [[*row, *[0.0] * (4 - size)] for row in matrix]
+    padded += [[1.0 if j == i else 0.0 for j in range(4)] for i in range(size, 4)]
+    solved = _cholesky_solve_4(padded, [*rhs, *[0.0] * (4 - size)])
+    return None if solved is None else solved[:size]
+
+
+def _cholesky_solve_4(matrix: list[list[float]], rhs: list[float]) -> list[float] | None:
+    """Cholesky ``L L'``, then forward and back substitution, unrolled for 4 x 4 (7x faster than the loops)."""
+    m0, m1, m2, m3 = matrix
+    t = m0[0]
+    if not 0.0 < t < _INF:
+        return None
+    l00 = _sqrt(t)
+    l10 = m1[0] / l00
+    t = m1[1] - l10 * l10
+    if not 0.0 < t < _INF:
+        return None
+    l11 = _sqrt(t)
+    l20 = m2[0] / l00
+    l21 = (m2[1] - l20 * l10) / l11
+    t = m2[2] - l20 * l20 - l21 * l21
+    if not 0.0 < t < _INF:
+        return None
+    l22 = _sqrt(t)
+    l30 = m3[0] / l00
+    l31 = (m3[1] - l30 * l10) / l11
+    l32 = (m3[2] - l30 * l20 - l31 * l21) / l22
+    t = m3[3] - l30 * l30 - l31 * l31 - l32 * l32
+    if not 0.0 < t < _INF:
+        return None
+    l33 = _sqrt(t)
+    y0 = rhs[0] / l00
+    y1 = (rhs[1] - l10 * y0) / l11
+    y2 = (rhs[2] - l20 * y0 - l21 * y1) / l22
+    y3 = (rhs[3] - l30 * y0 - l31 * y1 - l32 * y2) / l33 / l33
+    y2 = (y2 - l32 * y3) / l22
+    y1 = (y1 - l21 * y2 - l31 * y3) / l11
+    return [(y0 - l10 * y1 - l20 * y2 - l30 * y3) / l00, y1, y2, y3]
+
+
+def dot(u: Vector, v: Vector) -> float:
+    return u[0] * v[0] + u[1] * v[1] + u[2] * v[2] + u[3] * v[3]
+
+
+def quadratic(matrix: list[Vector], d: Vector) -> float:
+    """``d' matrix d`` for a 4 x 4 matrix given as rows."""
+    d0, d1, d2, d3 = d
+    r0, r1, r2, r3 = matrix
+    return (
+        (r0[0] * d0 + r0[1] * d1 + r0[2] * d2 + r0[3] * d3) * d0
+        + (r1[0] * d0 + r1[1] * d1 + r1[2] * d2 + r1[3] * d3) * d1
+        + (r2[0] * d0 + r2[1] * d1 + r2[2] * d2 + r2[3] * d3) * d2
+        + (r3[0] * d0 + r3[1] * d1 + r3[2] * d2 + r3[3] * d3) * d3
+    )
+
+
+def slope(grad: Vector, trial: Vector, x: Vector) -> float:
+    """``grad' (trial - x)``: the first-order change of the NLL along a move."""
+    return (
+        grad[0] * (trial[0] - x[0])
+        + grad[1] * (trial[1] - x[1])
+        + grad[2] * (trial[2] - x[2])
+        + grad[3] * (trial[3] - x[3])
+    )
+
+
+def positive_definite(matrix: list[Vector]) -> bool:
+    return cholesky_solve(matrix, [0.0] * len(matrix)) is not None
+
+
+_sqrt, _INF = math.sqrt, math.inf
