@@ -23,6 +23,7 @@ import os
 import shutil
 import traceback
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,11 +117,15 @@ class Experiment:
             return [train(index) for index in range(self.subjects)]
         global _TRAIN  # the forked workers inherit it: the spec and the learner need not be picklable
         _TRAIN = train
+        # Not multiprocessing.Pool: on a failure its terminate() kills workers, and one killed while holding the
+        # task queue's lock hangs terminate() for ever (seen on a busy machine). Here the subjects not started
+        # are cancelled and the running ones finish.
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
         try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                # imap: results in index order, so a failure is that of the first failing subject, as in-process
-                return list(pool.imap(_train_in_worker, range(self.subjects)))
+            # map: results in index order, so a failure is that of the first failing subject, as in-process
+            return list(pool.map(_train_in_worker, range(self.subjects)))
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)
             _TRAIN = None
 
     def train_subject(
