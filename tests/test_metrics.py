@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from curriculum_contract.sdk import _frames
 from curriculum_contract.sdk._errors import InputError
 from curriculum_contract.sdk._metrics import (
     SessionSummary,
@@ -40,6 +41,15 @@ ROWS = {
     "start_time": [0.0, 2.5, 4.5, 7.5, 9.5, 13.0],
     "end_time": [2.0, 4.0, 7.0, 9.0, 12.5, 14.0],
 }
+
+
+@pytest.fixture(autouse=True, params=["column accessor", "Series"])
+def column_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs twice: with pandas' column accessor (``sdk._frames``) and with plain Series reads,
+    what a pandas without that accessor gets."""
+    if request.param == "Series":
+        monkeypatch.setattr(_frames, "ACCESSOR", "_no_such_accessor")
+    return request.param
 
 
 @pytest.fixture
@@ -277,3 +287,50 @@ def test_importing_the_helpers_adds_no_heavy_dependency() -> None:
     heavy = [m for m in new if m.split(".")[0] in {"scipy", "pyarrow", "matplotlib", "sqlalchemy", "copier"}]
     assert heavy == []
     assert "curriculum_contract.sdk._psychometric" in new  # the check saw the modules load
+
+
+# --- column access -----------------------------------------------------------------------------------
+
+
+def test_column_reads_match_the_series_whatever_the_dtype(column_path: str) -> None:
+    """Every dtype a trials table may hold reads as ``Series.to_numpy`` reads it, read-only, on both paths."""
+    from curriculum_contract.sdk._rows import _array
+
+    frame = pd.DataFrame(
+        {
+            "f": [0.5, math.nan, -1.0],
+            "i": np.array([1, -1, 0], dtype=np.int8),
+            "b": [True, False, True],
+            "nb": pd.array([True, None, False], dtype="boolean"),
+            "ni": pd.array([1, None, 3], dtype="Int64"),
+            "s": ["a", "b", None],
+        }
+    )
+    assert (_frames.column_values(frame, "f") is not None) == (column_path == "column accessor")
+    for name in frame.columns:
+        got, want = _array(frame, name), frame[name].to_numpy()
+        assert got.dtype == want.dtype and pd.Series(got).equals(pd.Series(want)), name
+    for name in ("f", "i", "b", "nb", "ni"):
+        got, want = _array(frame, name, nan_for_missing=True), frame[name].to_numpy(np.float64, na_value=np.nan)
+        assert got.dtype == want.dtype == np.float64
+        np.testing.assert_array_equal(got, want)
+    assert _array(frame, "i", np.float64).dtype == np.float64
+    with pytest.raises(ValueError, match="read-only"):
+        _array(frame, "f")[0] = 1.0  # the table's own values are never written through a metric's array
+    with pytest.raises(TrialsError, match="missing column nope"):
+        _array(frame, "nope")
+
+
+def test_a_name_held_by_two_columns_is_read_as_pandas_reads_it() -> None:
+    frame = pd.DataFrame([[1.0, 1, 0.5], [-1.0, 0, 0.5]], columns=["signed_contrast", "choice", "choice"])
+    assert _frames.column_values(frame, "choice") is None
+    with pytest.raises(TrialsError, match="column choice appears more than once"):
+        coerce_trials(frame)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 10, 11, 400, 401])
+def test_median_reaction_time_is_numpys_median_bit_for_bit(size: int) -> None:
+    rng = np.random.default_rng(size)
+    rt = np.round(rng.lognormal(-0.5, 0.6, size), 3)
+    frame = coerce_trials(pd.DataFrame({"signed_contrast": 0.5, "choice": 1, "reaction_time": rt}))
+    assert median_reaction_time(frame) == float(np.median(rt))

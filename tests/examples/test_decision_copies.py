@@ -37,6 +37,8 @@ def test_evaluations_leave_the_states_and_the_curriculum_unchanged() -> None:
     for state, dumped in fed:
         assert state.model_dump_json() == dumped  # each input state, after its evaluation and the next ones
     graph_stages = [id(stage) for stage in SPEC.trainer.curriculum.see_stages()]
+    graph_tasks = [id(stage.task) for stage in SPEC.trainer.curriculum.see_stages()]
     for state in suggested:
         assert id(state.stage) not in graph_stages
+        assert id(state.stage.task) not in graph_tasks  # changing a suggested task never changes the curriculum
     assert stage_order(SPEC)[0] == SPEC.enroll().stage.name

@@ -70,13 +70,12 @@ def test_a_bad_choice_is_the_same_error_in_every_dtype(dtype: object) -> None:
         coerce_trials(frame)
 
 
-def test_duplicated_column_names_fail_where_they_did() -> None:
+def test_duplicated_column_names_are_named_in_one_line() -> None:
     frame = pd.DataFrame([[0.5, 1, 0.1, 0.2]], columns=["signed_contrast", "choice", "end_time", "end_time"])
-    with pytest.raises(AttributeError, match="'DataFrame' object has no attribute 'dtype'"):
+    with pytest.raises(TrialsError, match="column end_time appears more than once"):
         coerce_trials(frame)
-    bad_contrast = pd.DataFrame([[5.0, 1, 0.1, 0.2]], columns=["signed_contrast", "choice", "end_time", "end_time"])
-    with pytest.raises(TrialsError, match=r"signed_contrast outside \[-1, 1\]"):
-        coerce_trials(bad_contrast)  # the checks of the required columns come first, as before
+    extra = pd.DataFrame([[0.5, 1, 0.1, 0.2]], columns=["signed_contrast", "choice", "mine", "mine"])
+    assert list(coerce_trials(extra).columns[:4]) == ["signed_contrast", "choice", "mine", "mine"]  # not canonical: kept
 
 
 def test_session_json_numbers_equal_pandas_reductions() -> None:

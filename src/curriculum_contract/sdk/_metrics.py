@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._frames import column_values
 from ._psychometric import PsychometricFit, fit_psychometric
 from ._rows import Where, _array, _rows, _select
 from ._trials import _boolean, derive_correct
@@ -107,7 +108,7 @@ def median_reaction_time(trials: pd.DataFrame, *, contrast: float | None = None,
     rows = _rows(trials, where)
     if rows is not None:
         keep &= rows
-    return float(np.median(rt[keep])) if keep.any() else math.nan
+    return _median(rt[keep]) if keep.any() else math.nan
 
 
 def choice_counts(trials: pd.DataFrame, *, count_no_go_as_left: bool = False, where: Where = None) -> list[list[float]]:
@@ -166,6 +167,16 @@ def summarize_session(trials: pd.DataFrame, *, easy_threshold: float = 0.5) -> S
     )
 
 
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of finite values, bit for bit, without its NaN checks and generic reduction (a third of
+    the cost of ``median_reaction_time``)."""
+    half = values.size // 2
+    if values.size % 2:
+        return float(np.partition(values, half)[half])
+    low, high = np.partition(values, (half - 1, half))[half - 1 : half + 1]
+    return float((low + high) / 2.0)
+
+
 def _rate_correct(trials: pd.DataFrame, subset: np.ndarray | None, no_go_incorrect: bool) -> float:
     responded = _array(trials, "choice") != 0
     value, known = _correct(trials)
@@ -183,10 +194,10 @@ def _correct(trials: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """``correct`` as (value, known) boolean arrays, derived from contrast and choice when absent."""
     import pandas as pd
 
-    if "correct" in trials.columns:
-        column = trials["correct"]
-        # A canonical table's column is already boolean: read it as it is rather than convert a copy.
-        array = column.array if isinstance(column.dtype, pd.BooleanDtype) else _boolean(column, _SOURCE)
-    else:
-        array = derive_correct(_array(trials, "signed_contrast", np.float64), _array(trials, "choice"))
+    array = column_values(trials, "correct")
+    if not isinstance(array, pd.arrays.BooleanArray):  # a canonical table's column is one: read as it is
+        if "correct" in trials.columns:
+            array = _boolean(trials["correct"], _SOURCE)
+        else:
+            array = derive_correct(_array(trials, "signed_contrast", np.float64), _array(trials, "choice"))
     return array.to_numpy(dtype=bool, na_value=False), ~array.isna()

@@ -122,14 +122,18 @@ def pool_counts(sessions: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.nda
 
 def pooled_fit(sessions: Sequence[Any]) -> PsychometricFit:
     """One psychometric fit on the summed counts of ``sessions`` (each a ``choice_counts`` list)."""
-    levels, n, k = pool_counts(sessions)
-    return _fit_cached(tuple(levels), tuple(n), tuple(k))
+    try:
+        key = tuple(tuple(tuple(row) for row in session) for session in sessions)
+        hash(key)
+    except TypeError:  # not rows of numbers: pool_counts says what is wrong
+        return fit_counts(*pool_counts(sessions))
+    return _fit_cached(key)
 
 
 @functools.lru_cache(maxsize=32)
-def _fit_cached(levels: tuple[float, ...], n: tuple[float, ...], k: tuple[float, ...]) -> PsychometricFit:
-    """The four parameters of a pooled fit are compared by four conditions: fit once."""
-    return fit_counts(np.asarray(levels), np.asarray(n), np.asarray(k))
+def _fit_cached(sessions: tuple[tuple[tuple[float, ...], ...], ...]) -> PsychometricFit:
+    """The four parameters of a pooled fit are compared by four conditions: pool and fit once."""
+    return fit_counts(*pool_counts(sessions))
 
 
 def _fit_parameter(parameter: str, sessions: Sequence[Sequence[Any]]) -> tuple[float, str | None]:

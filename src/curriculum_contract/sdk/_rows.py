@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
+from ._frames import numeric_column
 from ._trials import TrialsError
 
 if TYPE_CHECKING:
@@ -32,11 +33,19 @@ def _column(trials: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _array(trials: pd.DataFrame, name: str, dtype: Any = None, *, nan_for_missing: bool = False) -> np.ndarray:
-    """The column as an array; ``nan_for_missing``: float64 with NaN for a missing value (optional columns)."""
-    column = _column(trials, name)
+    """The column as an array; ``nan_for_missing``: float64 with NaN for a missing value (optional columns).
+
+    A numeric numpy column is read without a Series (``_frames``); any other goes through ``trials[name]``.
+    """
+    values = numeric_column(trials, name)
+    if values is None:
+        column = _column(trials, name)
+        if nan_for_missing:
+            return column.to_numpy(dtype=np.float64, na_value=np.nan)
+        return column.to_numpy() if dtype is None else column.to_numpy(dtype=dtype)
     if nan_for_missing:
-        return column.to_numpy(dtype=np.float64, na_value=np.nan)
-    return column.to_numpy() if dtype is None else column.to_numpy(dtype=dtype)
+        dtype = np.float64
+    return values if dtype is None or values.dtype == dtype else values.astype(dtype)
 
 
 def _rows(trials: pd.DataFrame, where: Where) -> np.ndarray | None:

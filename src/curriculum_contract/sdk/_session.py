@@ -26,13 +26,26 @@ from ._spec import CurriculumSpec, _qualified
 
 
 def _file_states(directory: Path) -> dict[str, tuple[int, int]]:
-    """Size and modification time of every file below ``directory``: a cheap change detector."""
+    """Size and modification time of every file below ``directory``: a cheap change detector.
+
+    What ``os.walk`` lists as files (a symbolic link to a directory is not followed), from one
+    ``scandir`` per directory: no path object per file.
+    """
     states = {}
-    for root, _dirs, files in os.walk(directory):
-        for name in files:
-            path = Path(root, name)
-            stat = path.lstat()
-            states[path.relative_to(directory).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    pending = [("", os.fspath(directory))]
+    while pending:
+        prefix, path = pending.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            continue  # as os.walk: a directory that cannot be listed is skipped
+        for entry in entries:
+            if entry.is_dir():
+                if not entry.is_symlink():
+                    pending.append((f"{prefix}{entry.name}/", entry.path))
+                continue
+            stat = entry.stat(follow_symlinks=False)
+            states[prefix + entry.name] = (stat.st_size, stat.st_mtime_ns)
     return states
 
 
@@ -87,15 +100,19 @@ def _order_policies(state: TrainerState) -> None:
         state.active_policies = sorted(state.active_policies, key=lambda p: order.get(rule_name(p), len(order)))
 
 
-def _with_own_stage(state: TrainerState) -> TrainerState:
-    """A copy of ``state`` whose stage (and active policy list) are its own.
+def _with_own_stage(state: TrainerState, *, own_task: bool = True) -> TrainerState:
+    """A copy of ``state`` whose stage and active policy list are its own, and with ``own_task`` its task too.
 
-    What the DSL mutates is the stage: ``Trainer.evaluate`` sets the task of the stage it is given, and
-    returns a stage of the curriculum's own graph when the subject advances. The curriculum itself it only
-    reads, and every state it makes shares the trainer's (``create_enrollment`` too); deep-copying it as
-    well tripled the cost of a decision (a copy of every stage, task and policy, twice a session).
+    The DSL changes a stage in one way: ``Trainer.evaluate`` replaces the task of the stage it is given
+    (``set_task``, with a copy; policies work on copies too), so a shallow copy of the input's stage keeps the
+    caller's state as it was. It returns a stage of the curriculum's own graph when the subject advances:
+    the result gets its own task, so that changing the suggested task never changes the curriculum. The
+    stage's policy graph and the curriculum are only read, and every state the DSL makes shares the trainer's
+    (``create_enrollment`` too); deep-copying them as well cost most of a decision.
     """
-    stage = state.stage.model_copy(deep=True) if state.stage is not None else None
+    stage = state.stage
+    if stage is not None:
+        stage = stage.model_copy(update={"task": stage.task.model_copy(deep=True)} if own_task else None)
     policies = list(state.active_policies) if state.active_policies is not None else None
     return state.model_copy(update={"stage": stage, "active_policies": policies})
 
@@ -140,7 +157,7 @@ def decide(
     undefined = _undefined_metrics(metrics, undefined or {})
     # The DSL mutates the stage it evaluates and hands out the curriculum's own stage objects:
     # work on a copy and detach the result, so neither the caller's state nor the curriculum changes.
-    trainer_state = _with_own_stage(trainer_state)
+    trainer_state = _with_own_stage(trainer_state, own_task=False)
     stage_before, parameters_before = trainer_state.stage.name, task_parameters(trainer_state)
     rule = "the trainer"
     try:

@@ -1,5 +1,6 @@
 """What a curriculum author supplies: a trainer and a metrics function, bundled as a ``CurriculumSpec``."""
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ class CurriculumSpec:
     def bind_options(self, data_directory: Path, opts: Mapping[str, str]) -> Callable[[], Metrics]:
         """Check ``--opt`` keys against the metrics function's signature before running anything."""
         try:
-            inspect.signature(self.metrics).bind(data_directory, **opts)
+            _signature(self.metrics).bind(data_directory, **opts)
         except TypeError as error:
             accepted = _keyword_names(self.metrics)
             raise UsageError(
@@ -60,6 +61,18 @@ class CurriculumSpec:
                 f"{_qualified(self.metrics)}: {error} (accepted: {', '.join(accepted) or 'no options'})"
             ) from None
         return lambda: self.metrics(data_directory, **opts)
+
+
+def _signature(function: Callable[..., Any]) -> inspect.Signature:
+    """The metrics function's signature, read once per function: ``inspect.signature`` costs a good part of a
+    simulated session's decision, and a simulation checks the options of every session."""
+    try:
+        return _cached_signature(function)
+    except TypeError:  # an unhashable callable
+        return inspect.signature(function)
+
+
+_cached_signature = functools.lru_cache(maxsize=64)(inspect.signature)
 
 
 def _keyword_names(function: Callable[..., Any]) -> list[str]:

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._errors import InputError
+from ._frames import column_values, numeric_column
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -163,12 +164,16 @@ def coerce_trials(frame: pd.DataFrame, source: str | Path = "<DataFrame>") -> pd
     if missing:
         found = ", ".join(map(str, frame.columns)) or "none"
         raise TrialsError(source, f"missing required column(s) {', '.join(missing)} (found: {found})")
+    if not frame.columns.is_unique:
+        twice = [name for name in _CANONICAL if np.count_nonzero(frame.columns == name) > 1]
+        if twice:
+            raise TrialsError(source, f"column {twice[0]} appears more than once: which one is meant is unclear")
     out = frame.copy(deep=not _copy_on_write())
-    # A column lookup costs more than the checks on a few hundred rows: the values of the two required
-    # columns are looked up once; of the others only the dtype is needed, unless it must be converted.
+    # A Series costs more than the checks on a few hundred rows: the two required columns' values are read
+    # once, without one where pandas allows (``_frames``); of the others only the dtype is needed, unless it
+    # must be converted.
     dtypes = _dtypes(out)
-    contrast_column = out["signed_contrast"]
-    contrast = _numeric(contrast_column, "signed_contrast", source)
+    contrast = _numeric(out, "signed_contrast", source)
     bad = np.isnan(contrast)
     if bad.any():
         raise TrialsError(source, f"signed_contrast is empty or NaN in {int(bad.sum())} row(s)")
@@ -180,10 +185,10 @@ def coerce_trials(frame: pd.DataFrame, source: str | Path = "<DataFrame>") -> pd
             f"signed_contrast outside [-1, 1] in {int(outside.sum())} row(s) "
             f"(min {contrast.min():g}, max {contrast.max():g}){hint}",
         )
-    choice_column = out["choice"]
-    choice = _numeric(choice_column, "choice", source)
-    if isinstance(choice_column.dtype, np.dtype) and choice_column.dtype.kind in "iu":
-        integers = choice_column.to_numpy()  # the same rows as np.isin on the floats, at a fraction of its cost
+    choice = _numeric(out, "choice", source)
+    if isinstance(dtypes["choice"], np.dtype) and dtypes["choice"].kind in "iu":
+        integers = numeric_column(out, "choice")  # the same rows as np.isin on the floats, at a fraction of its cost
+        integers = out["choice"].to_numpy() if integers is None else integers
         bad = (integers < -1) | (integers > 1)
     else:
         bad = ~np.isin(choice, (-1.0, 0.0, 1.0))
@@ -192,10 +197,10 @@ def coerce_trials(frame: pd.DataFrame, source: str | Path = "<DataFrame>") -> pd
         problem = f"choice must be -1, 0 or +1; {int(bad.sum())} row(s) are not (e.g. {examples})"
         raise TrialsError(source, problem)
     # A column already in its canonical dtype keeps its values as they are: assigning them again costs more
-    # than the checks, and the simulator's tables arrive canonical but for correct (NumPy bool).
-    if contrast_column.dtype != np.float64:
+    # than the checks, and the simulator's tables arrive canonical.
+    if dtypes["signed_contrast"] != np.float64:
         out["signed_contrast"] = contrast
-    if choice_column.dtype != np.int8:
+    if dtypes["choice"] != np.int8:
         out["choice"] = choice.astype(np.int8)
     if "correct" not in dtypes:
         out["correct"] = derive_correct(contrast, choice)
@@ -205,19 +210,24 @@ def coerce_trials(frame: pd.DataFrame, source: str | Path = "<DataFrame>") -> pd
         if name not in dtypes:
             out[name] = np.nan
         elif dtypes[name] != np.float64:
-            out[name] = _numeric(out[name], name, source)
+            out[name] = _numeric(out, name, source)
     return out
 
 
 def _dtypes(frame: pd.DataFrame) -> dict[str, object]:
-    """The dtype of each canonical column ``frame`` has, from the table's dtypes (no column lookup)."""
+    """The dtype of each canonical column ``frame`` has: from each column's values where ``_frames`` reads
+    them, else from the table's dtypes (no Series per column either way)."""
     import pandas as pd
 
+    present = [name for name in _CANONICAL if name in frame.columns]
+    values = [column_values(frame, name) for name in present]
+    if all(v is not None for v in values):
+        return {name: v.dtype for name, v in zip(present, values, strict=True)}
     if isinstance(frame.columns, pd.MultiIndex) or not frame.columns.is_unique:
         # A name that is not one column: None, and the column's lookup fails where it did before.
-        return {name: getattr(frame[name], "dtype", None) for name in _CANONICAL if name in frame.columns}
+        return {name: getattr(frame[name], "dtype", None) for name in present}
     columns, dtypes = frame.columns, frame.dtypes.to_numpy()
-    return {name: dtypes[columns.get_loc(name)] for name in _CANONICAL if name in columns}  # get_indexer: slower
+    return {name: dtypes[columns.get_loc(name)] for name in present}  # get_indexer: slower
 
 
 def _copy_on_write() -> bool:
@@ -235,9 +245,14 @@ def derive_correct(signed_contrast: np.ndarray, choice: np.ndarray) -> pd.arrays
     return pd.arrays.BooleanArray(np.asarray(choice) == side, side == 0)
 
 
-def _numeric(column: pd.Series, name: str, source: str | Path) -> np.ndarray:
+def _numeric(frame: pd.DataFrame, name: str, source: str | Path) -> np.ndarray:
+    """Column ``name`` as float64 (what ``pd.to_numeric`` gives; NaN is the only NA), or a ``TrialsError``."""
     import pandas as pd
 
+    values = numeric_column(frame, name)
+    if values is not None and values.dtype.kind in "iuf":
+        return values.astype(np.float64, copy=False)
+    column = frame[name]
     if column.dtype == bool or isinstance(column.dtype, pd.BooleanDtype):
         raise TrialsError(source, f"column {name} must be numeric, not boolean")
     if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf":
