@@ -1,7 +1,8 @@
-# BENCH-ONLY: the psychometric fitter as it was before issue 12's second speed-up (plain-Python 4-vectors in
-# the solver, an unrolled 4 x 4 Cholesky, lazy numpy views and Fisher information, a cheaper grid and
-# canonical counts), read from git at ``COMMIT`` so that bench/bench_psychometric.py times the previous and
-# the current fit in the same run. Not part of the package; nothing in src/ or tests/ imports it.
+# BENCH-ONLY: the psychometric fitter as it was before issue 12's third speed-up (the per-fit counts made
+# once, the Fisher information from the kept probe terms, LAPACK's eigh without numpy's wrapper, a grid
+# whose exp skips its underflow path, plain-Python identification and count checks), read from git at
+# ``COMMIT`` so that bench/bench_psychometric.py times the previous and the current fit in the same run.
+# Not part of the package; nothing in src/ or tests/ imports it.
 """The previous psychometric fitter (its five modules at ``COMMIT``), importable next to the current one."""
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import sys
 import types
 from pathlib import Path
 
-#: The commit whose ``_psychometric*.py`` the baseline is (the last before the second speed-up).
-COMMIT = "3801f7ac9f1427a620c766fb3afea5c280157c29"
+#: The commit whose ``_psychometric*.py`` the baseline is (the last before the third speed-up).
+COMMIT = "2a7fde75812d08e54f990d7e78449fc53ae98f55"
 MODULES = (
     "_psychometric_model",
     "_psychometric_grid",

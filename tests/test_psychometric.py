@@ -600,11 +600,71 @@ def tail_split_for_test(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(z >= 0, 1 - half, half), np.where(z >= 0, half, 1 - half)
 
 
-def test_the_grids_exp_has_numpys_values_through_underflow() -> None:
-    from curriculum_contract.sdk._psychometric_grid import _exp_exact
+def test_the_grids_half_erfc_is_the_unclipped_formula_floored_bit_for_bit() -> None:
+    """Clipping exp's argument (numpy's exp is slow where it underflows) changes no value the grid keeps."""
+    from curriculum_contract.sdk._psychometric_grid import _half_erfc
 
-    x = np.concatenate([np.linspace(-800.0, 0.0, 20_001), -np.logspace(-3, 6, 500), [-745.13, -745.14, -708.4]])
-    np.testing.assert_array_equal(_exp_exact(x), np.exp(x))
+    x = np.concatenate([np.linspace(0.0, 40.0, 20_001), np.logspace(-3, 3, 500), [19.99, 20.0, 20.01, 27.3, 27.4]])
+    t = 1.0 / (1.0 + 0.3275911 * x)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    with np.errstate(under="ignore"):
+        expected = np.maximum(poly * np.exp(-x * x) * 0.5, 1e-150)
+    np.testing.assert_array_equal(_half_erfc(x), expected)
+
+
+def test_the_eigen_decomposition_is_numpys_bit_for_bit() -> None:
+    from curriculum_contract.sdk._psychometric_linalg import eigh
+
+    rng = np.random.default_rng(4)
+    for trial in range(2000):
+        size = 1 + trial % 4
+        a = rng.normal(size=(size, size)) * np.exp(rng.uniform(-20, 20))
+        matrix = ((a + a.T) / 2).tolist()
+        values, vectors = np.linalg.eigh(np.array(matrix))
+        assert eigh(matrix) == (values.tolist(), vectors.tolist())
+    for bad in ([[1.0, math.nan], [math.nan, 1.0]], [[1.0, math.inf], [math.inf, 1.0]]):  # np.linalg.eigh's NaNs
+        values, vectors = eigh(bad)
+        expected = np.linalg.eigh(np.array(bad))
+        np.testing.assert_array_equal(values, expected.eigenvalues)
+        np.testing.assert_array_equal(vectors, expected.eigenvectors)
+
+
+def test_the_fisher_information_from_the_kept_terms_is_the_recomputed_one() -> None:
+    from curriculum_contract.sdk._psychometric_model import Point, complete, counts, probe
+
+    levels, n, k = draw_counts(400, (-8.0, 12.0, 0.02, 0.0), seed=9)
+    data = counts(levels, n, k)
+    for x in ([5.0, math.log(20.0), 0.1, 0.05], [-99.0, math.log(0.02), 0.0, 0.0], [40.0, math.log(900.0), 0.4, 0.3]):
+        point = complete(probe(x, data), data)
+        fresh = Point(point.xs, point.nll, point.grad, point.hess, data)  # no terms: probes again
+        np.testing.assert_array_equal(point.fisher, fresh.fisher)
+
+
+@pytest.mark.parametrize("size", [11, 200])  # plain-Python checks below 64 levels, numpy's above
+def test_both_count_checks_refuse_the_same_counts(size: int) -> None:
+    from curriculum_contract.sdk._psychometric import _canonical
+
+    levels, n = np.linspace(-100.0, 100.0, size), np.full(size, 10.0)
+    k = np.full(size, 5.0)
+    bad = {
+        "must be finite": (np.r_[levels[:-1], math.inf], n, k),
+        "0 <= k <= n": (levels, n, np.r_[k[:-1], 11.0]),
+        "0 <= k <= n at": (levels, n, np.r_[-1.0, k[1:]]),
+    }
+    for message, (c, nn, kk) in bad.items():
+        with pytest.raises(ValueError, match=message):
+            _canonical(c, nn, nan_free(kk))
+    with pytest.raises(ValueError, match="must be finite"):
+        _canonical(levels, n, np.r_[k[:-1], math.nan])
+    fast = _canonical(levels, n, k)
+    general = _canonical(np.r_[levels, 0.5], np.r_[n, 0.0], np.r_[k, 0.0])  # an empty level: the general path
+    for a, b in zip(fast, general, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def nan_free(a: np.ndarray) -> np.ndarray:
+    assert not np.isnan(a).any()
+    return a
 
 
 def test_counts_already_in_canonical_order_give_the_general_paths_arrays() -> None:

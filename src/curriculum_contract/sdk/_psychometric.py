@@ -63,17 +63,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._notes import declare_undefined
 from ._psychometric_grid import start_points
-from ._psychometric_identify import MIN_LEVELS, NAMES, natural, undefined_parameters
+from ._psychometric_identify import MIN_LEVELS, NAMES, undefined_parameters
 from ._psychometric_model import BIAS_BOUNDS as BIAS_BOUNDS
 from ._psychometric_model import LAPSE_BOUNDS as LAPSE_BOUNDS
 from ._psychometric_model import THRESHOLD_BOUNDS as THRESHOLD_BOUNDS
-from ._psychometric_model import tail_split
+from ._psychometric_model import counts, tail_split
 from ._psychometric_solver import Solution, minimize
 from ._rows import Where, _array, _rows
 
@@ -89,6 +90,9 @@ REPRODUCIBLE_ABS = 1e-6
 #: Deterministic starts taken from the grid (its best point and the best ones not next to it).
 STARTS = 3
 _FLOOR = 1e-150
+#: Up to this many levels ``_canonical`` checks the counts in plain Python (numpy's per-call cost dominates).
+_FEW_LEVELS = 64
+_isfinite = math.isfinite
 _ERF = np.frompyfunc(math.erf, 1, 1)
 _NAN = math.nan
 
@@ -210,13 +214,14 @@ def fit_counts(levels: np.ndarray, n: np.ndarray, k: np.ndarray) -> Psychometric
     if levels.size == 0:
         return PsychometricFit.unfitted(0, "no trial with a response (every choice is 0)")
     if levels.size < MIN_LEVELS:
-        shown = ", ".join(f"{c:g}" for c in levels)
+        shown = ", ".join(f"{c:g}" for c in levels.tolist())
         what = "one contrast level" if levels.size == 1 else f"{levels.size} contrast levels"
         reason = f"only {what} ({shown} %) among responded trials; a four-parameter fit needs at least {MIN_LEVELS}"
         return PsychometricFit.unfitted(n_trials, reason)
     solutions: tuple[Solution, ...] = ()
+    data = counts(levels, n, k)
     for start in start_points(levels, n, k, STARTS):
-        solution = minimize(start, levels, n, k, solutions)
+        solution = minimize(start, levels, n, k, solutions, data=data)
         if all(solution is not known for known in solutions):
             solutions += (solution,)
     # Of equal values, the end a descent reached rather than a start on a plateau it never left (a step
@@ -227,7 +232,9 @@ def fit_counts(levels: np.ndarray, n: np.ndarray, k: np.ndarray) -> Psychometric
         undefined = undefined_parameters(best, solutions, (levels, n, k), REPRODUCIBLE_TO, REPRODUCIBLE_ABS)
     else:
         undefined = dict.fromkeys(NAMES, f"the optimizer did not meet its convergence test in {best.iterations} steps")
-    values = [_NAN if name in undefined else float(v) for name, v in zip(NAMES, natural(best.at.x), strict=True)]
+    x = best.at.xs
+    natural = (x[0], math.exp(x[1]), x[2], x[3])
+    values = [_NAN if name in undefined else v for name, v in zip(NAMES, natural, strict=True)]
     return PsychometricFit(
         *values,
         n_trials=n_trials,
@@ -243,11 +250,20 @@ def _canonical(levels: np.ndarray, n: np.ndarray, k: np.ndarray) -> tuple[np.nda
     levels, n, k = (np.asarray(a, dtype=np.float64).ravel() for a in (levels, n, k))
     if not levels.size == n.size == k.size:
         raise ValueError(f"levels, n and k need one entry per level, got {levels.size}, {n.size} and {k.size}")
-    if not (np.isfinite(levels).all() and np.isfinite(n).all() and np.isfinite(k).all()):
-        raise ValueError("levels, n and k must be finite")
-    if (k < 0).any() or (k > n).any():
-        raise ValueError("counts must satisfy 0 <= k <= n at every level")
-    if levels.size and (n > 0).all() and (levels[1:] > levels[:-1]).all():
+    if levels.size <= _FEW_LEVELS:  # the usual dozen levels: the same checks in plain Python, 3x cheaper
+        c, nn, kk = levels.tolist(), n.tolist(), k.tolist()
+        if not (all(map(_isfinite, c)) and all(map(_isfinite, nn)) and all(map(_isfinite, kk))):
+            raise ValueError("levels, n and k must be finite")
+        if any(b < 0.0 or b > a for a, b in zip(nn, kk, strict=True)):
+            raise ValueError("counts must satisfy 0 <= k <= n at every level")
+        canonical = bool(c) and all(a > 0.0 for a in nn) and all(b > a for a, b in pairwise(c))
+    else:
+        if not (np.isfinite(levels).all() and np.isfinite(n).all() and np.isfinite(k).all()):
+            raise ValueError("levels, n and k must be finite")
+        if (k < 0).any() or (k > n).any():
+            raise ValueError("counts must satisfy 0 <= k <= n at every level")
+        canonical = bool((n > 0).all() and (levels[1:] > levels[:-1]).all())
+    if canonical:
         return levels.copy(), n + 0.0, k + 0.0  # already canonical; + 0.0 as bincount's sums (-0.0 becomes 0.0)
     keep = n > 0
     unique, inverse = np.unique(levels[keep], return_inverse=True)

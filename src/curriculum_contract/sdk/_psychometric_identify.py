@@ -14,7 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._psychometric_grid import start_points
+from ._psychometric_linalg import eigh
 from ._psychometric_model import LOWER, THRESHOLD_BOUNDS, UPPER
+from ._psychometric_model import counts as model_counts
 from ._psychometric_solver import Solution, minimize
 
 NAMES = ("bias", "threshold", "lapse_low", "lapse_high")
@@ -48,9 +50,10 @@ _CHI2_95_HALF = 1.920729
 _Z95 = 1.959964
 #: Grid starts of a profile fit (besides the estimate itself with the lapse moved).
 _PROFILE_STARTS = 2
+_LOWER, _UPPER = LOWER.tolist(), UPPER.tolist()
 
 
-def natural(x: np.ndarray) -> np.ndarray:
+def natural(x: np.ndarray | Sequence[float]) -> np.ndarray:
     """Search coordinates to (bias, threshold, lapse_low, lapse_high)."""
     return np.array([x[0], math.exp(x[1]), x[2], x[3]])
 
@@ -62,23 +65,27 @@ def undefined_parameters(
     close: float,
     floor: float,
 ) -> dict[str, str]:
-    """Parameter name -> why the data do not determine it; ``close``/``floor`` say when two fits agree."""
-    x = best.at.x
-    at_lower, at_upper = x <= LOWER, x >= UPPER
+    """Parameter name -> why the data do not determine it; ``close``/``floor`` say when two fits agree.
+
+    Plain Python on the four coordinates (numpy's per-call overhead exceeds the arithmetic on 4 numbers).
+    """
+    x = best.at.xs
+    at_lower = [v <= lo for v, lo in zip(x, _LOWER, strict=True)]
+    at_upper = [v >= hi for v, hi in zip(x, _UPPER, strict=True)]
     reasons: dict[str, str] = {}
-    _bound_reasons(natural(x), at_lower, at_upper, counts[0], reasons)
+    _bound_reasons([x[0], math.exp(x[1]), x[2], x[3]], at_lower, at_upper, counts[0], reasons)
     _tie_reasons(best, others, close, floor, reasons)
     if best.drift is not None:
         _drift_reasons(best.drift, reasons)
-    free = ~(at_lower | at_upper)
-    if free.any():
+    free = [not (lo or hi) for lo, hi in zip(at_lower, at_upper, strict=True)]
+    if any(free):
         _curvature_reasons(best, free, reasons)
     _lapse_reasons(best, at_lower, counts, reasons)
     return {name: reasons[name] for name in NAMES if name in reasons}
 
 
 def _lapse_reasons(
-    best: Solution, at_lower: np.ndarray, counts: tuple[np.ndarray, np.ndarray, np.ndarray], reasons: dict[str, str]
+    best: Solution, at_lower: list[bool], counts: tuple[np.ndarray, np.ndarray, np.ndarray], reasons: dict[str, str]
 ) -> None:
     """Likelihood-ratio checks where the local curvature says nothing about a lapse.
 
@@ -93,9 +100,9 @@ def _lapse_reasons(
         name = NAMES[i]
         if name in reasons or not (at_lower[i] or shape_undefined):
             continue
-        value = float(best.at.x[i])
+        value = best.at.xs[i]
         for probe in (value + LAPSE_HALF_WIDTH_MAX, value - LAPSE_HALF_WIDTH_MAX):
-            if not LOWER[i] <= probe <= UPPER[i]:
+            if not _LOWER[i] <= probe <= _UPPER[i]:
                 continue
             rise = _profile_rise(best, i, probe, counts)
             if rise < _CHI2_95_HALF:
@@ -128,8 +135,9 @@ def _profile_rise(best: Solution, i: int, value: float, counts: tuple[np.ndarray
     pairs = [(value, other), (value, 0.0)] if i == 2 else [(other, value), (0.0, value)]
     starts = [start, *start_points(levels, n, k, _PROFILE_STARTS, pairs)]
     solutions: tuple[Solution, ...] = ()
+    data = model_counts(levels, n, k)
     for point in starts:
-        solution = minimize(point, levels, n, k, solutions, fixed)
+        solution = minimize(point, levels, n, k, solutions, fixed, data=data)
         if all(solution is not known for known in solutions):
             solutions += (solution,)
     return min(s.at.nll for s in solutions) - best.at.nll
@@ -143,10 +151,10 @@ def _binomial_nll(p: np.ndarray, n: np.ndarray, k: np.ndarray) -> float:
 
 
 def _bound_reasons(
-    value: np.ndarray, at_lower: np.ndarray, at_upper: np.ndarray, levels: np.ndarray, reasons: dict[str, str]
+    value: list[float], at_lower: list[bool], at_upper: list[bool], levels: np.ndarray, reasons: dict[str, str]
 ) -> None:
     """Estimates on a bound, or a bias off the tested range: the data put no limit on that side."""
-    low, high = float(levels.min()), float(levels.max())
+    low, high = float(levels[0]), float(levels[-1])  # canonical counts: levels ascending
     if at_lower[1]:
         reasons["threshold"] = (
             f"below the resolution of the contrast levels: the curve is a step (threshold at its bound "
@@ -177,40 +185,43 @@ def _tie_reasons(
     best: Solution, others: Sequence[Solution], close: float, floor: float, reasons: dict[str, str]
 ) -> None:
     """Equally likely ends of other starts: which of them is reported would depend on the machine."""
-    here = natural(best.at.x)
+    here = None
     for other in others:
         if other is best or other.at.nll > best.at.nll + TIE_NLL:
             continue
-        there = natural(other.at.x)
+        if here is None:
+            here = natural(best.at.xs).tolist()
+        there = natural(other.at.xs).tolist()
         for i, name in enumerate(NAMES):
             if abs(here[i] - there[i]) > close * max(abs(here[i]), abs(there[i])) + floor:
                 reasons.setdefault(name, f"equally likely fits at {here[i]:.6g} and {there[i]:.6g}")
 
 
-def _curvature_reasons(best: Solution, free: np.ndarray, reasons: dict[str, str]) -> None:
+def _curvature_reasons(best: Solution, free: list[bool], reasons: dict[str, str]) -> None:
     """Flat directions and standard errors from the Fisher information on the free coordinates.
 
     Plain Python around one ``eigh`` (numpy's per-call overhead on a 4 x 4 matrix exceeds its arithmetic).
     """
-    index = np.flatnonzero(free).tolist()
+    index = [i for i, f in enumerate(free) if f]
     fisher = best.at.fisher.tolist()
     scale = [math.sqrt(max(fisher[i][i], 0.0)) for i in index]
     flat = [v <= 0.0 for v in scale]
     safe = [1.0 if f else v for f, v in zip(flat, scale, strict=True)]
+    entries = list(zip(index, safe, flat, strict=True))
     correlation = [
-        [0.0 if fa or fb else fisher[i][j] / (sa * sb) for j, sb, fb in zip(index, safe, flat, strict=True)]
-        for i, sa, fa in zip(index, safe, flat, strict=True)
+        [0.0 if fa or fb else row[j] / (sa * sb) for j, sb, fb in entries]
+        for row, sa, fa in ((fisher[i], sa, fa) for i, sa, fa in entries)
     ]
-    eigenvalues, eigenvectors = np.linalg.eigh(np.array(correlation))
-    values, vectors = eigenvalues.tolist(), eigenvectors.tolist()
+    values, vectors = eigh(correlation)
     cut = NULL_EIGENVALUE * max(max(values), 1.0)
     null = [c for c, v in enumerate(values) if v <= cut]
     kept = [c for c, v in enumerate(values) if v > cut]
     limits = {"bias": BIAS_SE_MAX, "threshold": THRESHOLD_LOG_SE_MAX}
     for row, i in enumerate(index):
         name = NAMES[i]
-        weights = [abs(vectors[row][c]) for c in null]
-        variance = sum(vectors[row][c] * vectors[row][c] / values[c] for c in kept) / (safe[row] * safe[row])
+        vector = vectors[row]
+        weights = [abs(vector[c]) for c in null]
+        variance = sum(vector[c] * vector[c] / values[c] for c in kept) / (safe[row] * safe[row])
         se = math.sqrt(variance)
         if weights and max(weights) > NULL_WEIGHT:
             column = null[weights.index(max(weights))]

@@ -9,8 +9,8 @@ Everything here is plain Python floats over the levels: with a dozen levels and 
 per-call overhead (about a microsecond an operation) costs several times the arithmetic. A ``probe`` is
 the NLL alone (what a line search compares; ``probe_below`` stops once it is sure to exceed the search's
 limit), ``complete`` adds the gradient and Hessian to the probe it keeps; a ``Point`` holds its vectors
-as lists for the solver and makes numpy arrays (and the Fisher information) only when asked. The last
-section is the solver's 4 x 4 linear algebra, in plain Python too.
+as lists for the solver and makes numpy arrays (and the Fisher information) only when asked. The solver's
+4 x 4 linear algebra is in ``_psychometric_linalg`` (re-exported here).
 """
 
 from __future__ import annotations
@@ -20,6 +20,12 @@ from collections.abc import Sequence
 from functools import cached_property
 
 import numpy as np
+
+from ._psychometric_linalg import cholesky_solve as cholesky_solve
+from ._psychometric_linalg import dot as dot
+from ._psychometric_linalg import positive_definite as positive_definite
+from ._psychometric_linalg import quadratic as quadratic
+from ._psychometric_linalg import slope as slope
 
 BIAS_BOUNDS = (-100.0, 100.0)
 THRESHOLD_BOUNDS = (0.01, 1000.0)
@@ -34,8 +40,9 @@ _SQRT_PI = math.sqrt(math.pi)
 _ERFC = math.erfc
 _log = math.log
 _exp = math.exp
-#: The counts as the loops read them: levels, trials, right and left choices per level (plain floats).
-Counts = tuple[list[float], list[float], list[float], list[float]]
+#: The counts as the loops read them: levels, trials, right and left choices per level (plain floats), and
+#: the same per level as ``(level, right, left)`` (what ``probe`` reads).
+Counts = tuple[list[float], list[float], list[float], list[float], list[tuple[float, float, float]]]
 Vector = list[float]
 
 
@@ -44,18 +51,28 @@ def counts(
 ) -> Counts:
     """The per-level lists the likelihood loops over (left choices ``n - k`` computed once)."""
     c, nn, kk = (np.asarray(a, dtype=np.float64).tolist() for a in (levels, n, k))
-    return c, nn, kk, [a - b for a, b in zip(nn, kk, strict=True)]
+    mm = [a - b for a, b in zip(nn, kk, strict=True)]
+    return c, nn, kk, mm, list(zip(c, kk, mm, strict=True))
 
 
 class Point:
     """The likelihood at ``xs`` (search coordinates, 4 floats) with its gradient and observed Hessian.
 
     ``grad`` and ``hess`` are lists (the solver's arithmetic); ``x``, ``gradient``, ``hessian`` and
-    ``fisher`` (the expected information) are numpy arrays made on first use.
+    ``fisher`` (the expected information) are numpy arrays made on first use, ``fisher`` from the per-level
+    ``terms`` of the probe that was completed (the same values as probing again).
     """
 
-    def __init__(self, xs: Vector, nll: float, grad: Vector, hess: list[Vector], data: Counts) -> None:
-        self.xs, self.nll, self.grad, self.hess, self._counts = xs, nll, grad, hess, data
+    def __init__(
+        self,
+        xs: Vector,
+        nll: float,
+        grad: Vector,
+        hess: list[Vector],
+        data: Counts,
+        terms: list[tuple[float, float, float, float, float]] | None = None,
+    ) -> None:
+        self.xs, self.nll, self.grad, self.hess, self._counts, self._terms = xs, nll, grad, hess, data, terms
 
     @cached_property
     def x(self) -> np.ndarray:
@@ -72,8 +89,14 @@ class Point:
     @cached_property
     def fisher(self) -> np.ndarray:
         """Expected information (positive semi-definite, unlike the observed ``hessian`` off the optimum)."""
-        jacobian, weights = _jacobian(self.xs, self._counts)
+        jacobian, weights = _jacobian(self.xs, self._counts, self._terms)
         return (jacobian * weights) @ jacobian.T
+
+    @cached_property
+    def definite_information(self) -> list[Vector] | None:
+        """``fisher`` as rows when it is positive definite, else None: what merging a later start needs, once."""
+        rows: list[Vector] = self.fisher.tolist()
+        return rows if positive_definite(rows) else None
 
 
 def tail_split(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -129,21 +152,22 @@ def _probe(xs: Vector, data: Counts, stop: float) -> Probe | None:
     nll = 0.0
     terms = []
     append = terms.append
-    for c, kk, mm in zip(data[0], data[2], data[3], strict=True):
+    erfc, log, tiny = _ERFC, _log, TINY
+    for c, kk, mm in data[4]:
         z = (c - b) * inv_t
         if z >= 0.0:  # erfc(|z|) / 2 is the small side's F; the other side is 1 - it, as in ``tail_split``
-            small = 0.5 * _ERFC(z)
+            small = 0.5 * erfc(z)
             big = small + (1.0 - 2.0 * small)
         else:
-            big = 0.5 * _ERFC(-z)
+            big = 0.5 * erfc(-z)
             small = big + (1.0 - 2.0 * big)
         p = g + a * big
+        if p < tiny:
+            p = tiny
         q = h + a * small
-        if p < TINY:
-            p = TINY
-        if q < TINY:
-            q = TINY
-        nll += kk * _log(p) + mm * _log(q)  # minus the NLL so far
+        if q < tiny:
+            q = tiny
+        nll += kk * log(p) + mm * log(q)  # minus the NLL so far
         if nll < stop:
             return None
         append((z, big, small, p, q))
@@ -160,12 +184,13 @@ def complete(point: Probe, data: Counts) -> Point:
     inv_t = _exp(-s)
     a = 1.0 - g - h
     c_af = a / _SQRT_PI
+    exp = _exp
     r_w = r_wz = 0.0
     g0 = g1 = g2 = g3 = 0.0
     h00 = h01 = h02 = h03 = h11 = h12 = h13 = h22 = h23 = h33 = 0.0
-    for (z, big, small, p, q), kk, mm in zip(point.terms, data[2], data[3], strict=True):
+    for (z, big, small, p, q), (_, kk, mm) in zip(point.terms, data[4], strict=True):
         # dp/dx = (-af / t, -af z, 1 - F, -F): the signs are folded into the sums (negation is exact).
-        af = _exp(-z * z) * c_af
+        af = exp(-z * z) * c_af
         u0 = af * inv_t
         u1 = af * z
         k_p = kk / p
@@ -204,7 +229,7 @@ def complete(point: Probe, data: Counts) -> Point:
         [h02 - e0, h12 - e1, h22, h23],
         [h03 - e0, h13 - e1, h23, h33],
     ]
-    return Point(point.xs, point.nll, [g0, g1, g2, g3], hessian, data)
+    return Point(point.xs, point.nll, [g0, g1, g2, g3], hessian, data, point.terms)
 
 
 def evaluate_counts(xs: Vector, data: Counts) -> Point:
@@ -212,14 +237,16 @@ def evaluate_counts(xs: Vector, data: Counts) -> Point:
     return complete(probe(xs, data), data)
 
 
-def _jacobian(xs: Vector, data: Counts) -> tuple[np.ndarray, np.ndarray]:
-    """dp/dx (one row per coordinate) and the Fisher weights n / (p q), from the terms of a ``probe``."""
+def _jacobian(
+    xs: Vector, data: Counts, terms: list[tuple[float, float, float, float, float]] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """dp/dx (one row per coordinate) and the Fisher weights n / (p q), from the terms of a ``probe`` (kept or new)."""
     _, s, g, h = xs
     inv_t = _exp(-s)
     c_af = (1.0 - g - h) / _SQRT_PI
     rows: list[Vector] = [[], [], [], []]
     weights: Vector = []
-    for (z, big, small, p, q), nn in zip(probe(xs, data).terms, data[1], strict=True):
+    for (z, big, small, p, q), nn in zip(probe(xs, data).terms if terms is None else terms, data[1], strict=True):
         af = _exp(-z * z) * c_af
         rows[0].append(-af * inv_t)
         rows[1].append(-af * z)
@@ -230,97 +257,5 @@ def _jacobian(xs: Vector, data: Counts) -> tuple[np.ndarray, np.ndarray]:
     return np.array(rows), np.array(weights)
 
 
-def held(xs: Vector, grad: Vector, i: int) -> bool:
-    """Coordinate ``i`` is held at a bound: on it, with the gradient pointing out of the box."""
-    v, d = xs[i], grad[i]
-    return (v <= _LOWER[i] and d > 0.0) or (v >= _UPPER[i] and d < 0.0)
-
-
 def _floats(x: np.ndarray | Sequence[float]) -> Vector:
     return x.tolist() if isinstance(x, np.ndarray) else [float(v) for v in x]
-
-
-_LOWER, _UPPER = LOWER.tolist(), UPPER.tolist()
-
-
-# --- plain-Python linear algebra on 4-vectors and 4 x 4 matrices (rows), shared by the solver -------------
-
-
-def cholesky_solve(matrix: list[list[float]], rhs: list[float]) -> list[float] | None:
-    """``matrix^-1 rhs`` for a small symmetric matrix, or None when it is not positive definite."""
-    size = len(rhs)
-    if size == 4:
-        return _cholesky_solve_4(matrix, rhs)
-    # Pad to 4 x 4 with an identity block: the leading block's operations are the unrolled ones, in
-    # the order of the textbook loops; the padding only subtracts exact zeros from them.
-    padded = [[*row, *[0.0] * (4 - size)] for row in matrix]
-    padded += [[1.0 if j == i else 0.0 for j in range(4)] for i in range(size, 4)]
-    solved = _cholesky_solve_4(padded, [*rhs, *[0.0] * (4 - size)])
-    return None if solved is None else solved[:size]
-
-
-def _cholesky_solve_4(matrix: list[list[float]], rhs: list[float]) -> list[float] | None:
-    """Cholesky ``L L'``, then forward and back substitution, unrolled for 4 x 4 (7x faster than the loops)."""
-    m0, m1, m2, m3 = matrix
-    t = m0[0]
-    if not 0.0 < t < _INF:
-        return None
-    l00 = _sqrt(t)
-    l10 = m1[0] / l00
-    t = m1[1] - l10 * l10
-    if not 0.0 < t < _INF:
-        return None
-    l11 = _sqrt(t)
-    l20 = m2[0] / l00
-    l21 = (m2[1] - l20 * l10) / l11
-    t = m2[2] - l20 * l20 - l21 * l21
-    if not 0.0 < t < _INF:
-        return None
-    l22 = _sqrt(t)
-    l30 = m3[0] / l00
-    l31 = (m3[1] - l30 * l10) / l11
-    l32 = (m3[2] - l30 * l20 - l31 * l21) / l22
-    t = m3[3] - l30 * l30 - l31 * l31 - l32 * l32
-    if not 0.0 < t < _INF:
-        return None
-    l33 = _sqrt(t)
-    y0 = rhs[0] / l00
-    y1 = (rhs[1] - l10 * y0) / l11
-    y2 = (rhs[2] - l20 * y0 - l21 * y1) / l22
-    y3 = (rhs[3] - l30 * y0 - l31 * y1 - l32 * y2) / l33 / l33
-    y2 = (y2 - l32 * y3) / l22
-    y1 = (y1 - l21 * y2 - l31 * y3) / l11
-    return [(y0 - l10 * y1 - l20 * y2 - l30 * y3) / l00, y1, y2, y3]
-
-
-def dot(u: Vector, v: Vector) -> float:
-    return u[0] * v[0] + u[1] * v[1] + u[2] * v[2] + u[3] * v[3]
-
-
-def quadratic(matrix: list[Vector], d: Vector) -> float:
-    """``d' matrix d`` for a 4 x 4 matrix given as rows."""
-    d0, d1, d2, d3 = d
-    r0, r1, r2, r3 = matrix
-    return (
-        (r0[0] * d0 + r0[1] * d1 + r0[2] * d2 + r0[3] * d3) * d0
-        + (r1[0] * d0 + r1[1] * d1 + r1[2] * d2 + r1[3] * d3) * d1
-        + (r2[0] * d0 + r2[1] * d1 + r2[2] * d2 + r2[3] * d3) * d2
-        + (r3[0] * d0 + r3[1] * d1 + r3[2] * d2 + r3[3] * d3) * d3
-    )
-
-
-def slope(grad: Vector, trial: Vector, x: Vector) -> float:
-    """``grad' (trial - x)``: the first-order change of the NLL along a move."""
-    return (
-        grad[0] * (trial[0] - x[0])
-        + grad[1] * (trial[1] - x[1])
-        + grad[2] * (trial[2] - x[2])
-        + grad[3] * (trial[3] - x[3])
-    )
-
-
-def positive_definite(matrix: list[Vector]) -> bool:
-    return cholesky_solve(matrix, [0.0] * len(matrix)) is not None
-
-
-_sqrt, _INF = math.sqrt, math.inf
