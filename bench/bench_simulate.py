@@ -14,16 +14,23 @@ rates; no assertion on time (issue 12 asks for 500 sessions per second per core)
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import importlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from _timing import median_seconds
 
+from curriculum_contract.sdk import _pooling, _psychometric, _session
+from curriculum_contract.sdk._spec import CurriculumSpec
 from curriculum_contract.simulate import Experiment, TwoAfcSubject, run_training
 from curriculum_contract.simulate._experiment import default_workers
 
@@ -63,6 +70,42 @@ def in_process(spec: object, subjects: int, sessions: int, workers: int) -> tupl
     return len(results.sessions), time.perf_counter() - wall, _cpu() - cpu
 
 
+def phases(spec: CurriculumSpec, subjects: int, sessions: int) -> dict[str, float]:
+    """Milliseconds per session in each part of the loop, timed inside a run of its own (not the one timed
+    above: the wrappers cost a little): the learner, the metrics function (of which the psychometric fits,
+    the SDK's), the decision, and the rest (the scratch directory, the checks, the records)."""
+    spent: Counter[str] = Counter()
+
+    def timed(label: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[label] += time.perf_counter() - started
+
+        return wrapper
+
+    patched = [(_psychometric, "fit_counts"), (_pooling, "fit_counts"), (_session, "decide")]
+    originals = [getattr(module, name) for module, name in patched]
+    for (module, name), original in zip(patched, originals, strict=True):
+        setattr(module, name, timed("fits" if name == "fit_counts" else "decision", original))
+    try:
+        own = dataclasses.replace(spec, metrics=timed("metrics", spec.metrics))
+        experiment = Experiment(own, subjects=subjects, sessions=sessions, seed=1, workers=1)
+        experiment._session = timed("learner", experiment._session)  # type: ignore[method-assign]
+        started = time.perf_counter()
+        count = len(experiment.run().records)
+        total = time.perf_counter() - started
+    finally:
+        for (module, name), original in zip(patched, originals, strict=True):
+            setattr(module, name, original)
+    shares = {label: spent[label] / count * 1e3 for label in ("learner", "metrics", "fits", "decision")}
+    shares["rest"] = total / count * 1e3 - shares["learner"] - shares["metrics"] - shares["decision"]
+    return shares
+
+
 def _cpu() -> float:
     own, children = os.times(), os.times()
     return own.user + own.system + children.children_user + children.children_system
@@ -96,6 +139,9 @@ def main() -> None:
             metrics_only = median_seconds(lambda s=spec, d=step.directory: s.metrics(d), repeats=20)
         print(f"  its metrics function alone (from the file): {metrics_only * 1e3:.2f} ms, "
               f"{metrics_only / (wall / count):.0%} of an in-process session")  # fmt: skip
+        shares = phases(spec, args.subjects, args.sessions)
+        print("  per session in the loop (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in shares.items())
+              + " (fits: the psychometric fits within the metrics and the decision)")  # fmt: skip
     ibl = curricula["IBL example"][0]
     count, wall, cpu = in_process(ibl, args.full_subjects, 40, workers=default_workers())
     print(f"IBL example: {args.full_subjects} x 40 = {count} sessions with {default_workers()} workers: {wall:.1f} s "

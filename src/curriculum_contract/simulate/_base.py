@@ -13,9 +13,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
+
+try:  # pandas >= 3: a table from its blocks, as they are
+    from pandas.api.internals import create_dataframe_from_blocks as _from_blocks
+except ImportError:  # pragma: no cover - pandas 2
+    _from_blocks = None
 
 from ._profiles import SubjectProfile, get_profile
-from ._sessions import SimulatedSession
+from ._sessions import SimulatedSession, column_values
 
 #: The first simulated session starts here unless a subject is given another ``start``.
 DEFAULT_START = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
@@ -103,7 +109,11 @@ class SimulatedSubject:
 
     def session_rng(self) -> np.random.Generator:
         """The generator of the next session: depends only on the seed and the session index."""
-        return np.random.default_rng([self.seed, self.sessions_run, _code(self.task)])
+        words = (self.seed, self.sessions_run, _code(self.task))
+        if all(type(word) is int and 0 <= word < 2**32 for word in words):
+            # the entropy a list of such ints gives the seed sequence (one word each), without converting them
+            return np.random.default_rng(np.array(words, dtype=np.uint32))
+        return np.random.default_rng(list(words))
 
     def session_start(self) -> datetime:
         """One session a day, at the same time of day."""
@@ -144,11 +154,69 @@ def clip01(value: float) -> float:
     return min(1.0, max(0.0, value))
 
 
-def trials_frame(columns: Mapping[str, np.ndarray], rows: np.ndarray) -> pd.DataFrame:
-    """``pd.DataFrame(columns)[rows].reset_index(drop=True)``: the same table (columns, dtypes, values, a
-    ``RangeIndex``), cheaper: the boolean mask ``rows`` is applied to the arrays, not to a table, and the
-    table takes the masked arrays as they are (they are its own). A column may be a scalar (every row)."""
-    selected = {name: values[rows] if isinstance(values, np.ndarray) else values for name, values in columns.items()}
-    if all(not isinstance(values, np.ndarray) for values in selected.values()):
-        return pd.DataFrame(selected, index=pd.RangeIndex(int(np.count_nonzero(rows))))
+def numpy_column(trials: pd.DataFrame, name: str) -> np.ndarray:
+    """``trials[name].to_numpy()``, without making a Series when the column is a NumPy array."""
+    values = column_values(trials, name)
+    return values if isinstance(values, np.ndarray) else trials[name].to_numpy()
+
+
+def trials_frame(columns: Mapping[str, Any], rows: np.ndarray | None = None) -> pd.DataFrame:
+    """``pd.DataFrame(columns)[rows].reset_index(drop=True)`` (``rows`` None: every row): the same table
+    (columns, dtypes, values, a ``RangeIndex``; from pandas 3 also the constructor's blocks), cheaper: the boolean
+    mask ``rows`` is applied to the arrays, not to a table. A column is a NumPy or pandas array, or a scalar
+    (every row); the table's values are its own (copies, as the constructor's)."""
+    if rows is None:  # NumPy columns are copied into the blocks; a pandas array would be taken as it is
+        selected = {name: v.copy() if isinstance(v, ExtensionArray) else v for name, v in columns.items()}
+        size = next(len(values) for values in selected.values() if _is_array(values))
+    else:
+        selected = {name: value[rows] if _is_array(value) else value for name, value in columns.items()}
+        size = int(np.count_nonzero(rows))
+    if _from_blocks is not None and all(_fast(values) for values in selected.values()):
+        return _frame_from_blocks(selected, size)
+    if not any(_is_array(values) for values in selected.values()):
+        return pd.DataFrame(selected, index=pd.RangeIndex(size))
     return pd.DataFrame(selected, copy=False)
+
+
+def _is_array(values: object) -> bool:
+    return isinstance(values, np.ndarray | ExtensionArray)
+
+
+def _fast(values: object) -> bool:
+    """A column the constructor takes as it is: a 1-d NumPy numeric array, a nullable boolean or a string array."""
+    if isinstance(values, np.ndarray):
+        return values.ndim == 1 and values.dtype.kind in "biuf"
+    return isinstance(values, pd.arrays.BooleanArray) or (
+        isinstance(values, ExtensionArray) and isinstance(values.dtype, pd.StringDtype)
+    )
+
+
+def _frame_from_blocks(selected: dict[str, Any], size: int) -> pd.DataFrame:
+    """The constructor's table without its inference: the NumPy columns of one dtype stacked into one block, a
+    block of its own for a pandas array, in the order of their first column (as ``pd.DataFrame`` makes them)."""
+    arrays = list(selected.values())
+    dtypes = tuple(values.dtype if isinstance(values, np.ndarray) else None for values in arrays)
+    columns, layout = _layout(tuple(selected), dtypes)
+    blocks: list[tuple[Any, np.ndarray]] = []
+    for dtype, where in layout:
+        if dtype is None:  # a pandas array
+            block = arrays[where[0]]
+        else:
+            block = np.empty((where.size, size), dtype=dtype)
+            for row, position in enumerate(where.tolist()):
+                block[row] = arrays[position]
+        blocks.append((block, where.copy()))  # the table's own placement
+    assert _from_blocks is not None
+    return _from_blocks(blocks, pd.RangeIndex(size), columns.copy())
+
+
+@cache
+def _layout(names: tuple[str, ...], dtypes: tuple[Any, ...]) -> tuple[pd.Index, list[tuple[Any, np.ndarray]]]:
+    """The column labels the constructor makes, and its blocks (a dtype, or None for a pandas array, and the
+    columns' positions), once per table layout: each table gets a shallow copy of the labels (its own name and
+    object), which shares the label lookup table a table builds on its first column lookup."""
+    groups: dict[object, list[int]] = {}
+    for position, dtype in enumerate(dtypes):
+        groups.setdefault(dtype if dtype is not None else -1 - position, []).append(position)
+    layout = [(dtypes[where[0]], np.array(where, dtype=np.intp)) for where in groups.values()]
+    return pd.DataFrame({name: [] for name in names}).columns, layout

@@ -23,13 +23,15 @@ Trials table (one row per trial; times in seconds from session start):
 """
 
 from collections.abc import Mapping
+from functools import lru_cache
 from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
-from ._base import SimulatedSubject, lognormal, trials_frame
+from ._base import SimulatedSubject, lognormal, numpy_column, trials_frame
 
 SATIETY_UL = 1200.0
 IMAGES_PER_SET = 8
@@ -81,7 +83,7 @@ class ChangeDetectionSubject(SimulatedSubject):
         return _simulate_trials(rng, params, truth)
 
     def _update(self, params: dict[str, Any], trials: pd.DataFrame) -> None:
-        practice = float(np.count_nonzero(~trials["aborted"].to_numpy())) / 300.0
+        practice = float(np.count_nonzero(~numpy_column(trials, "aborted"))) / 300.0
         if not self.learn(practice, rate_factor=2.0 if params["auto_reward"] else 1.0):
             return
         extra = self.state.extra
@@ -150,10 +152,10 @@ def _simulate_trials(rng: np.random.Generator, params: dict[str, Any], truth: di
         "trial": np.arange(n),
         "start_time": np.round(start, 3),
         "end_time": np.round(end, 3),
-        "stimulus": str(params["stimulus"]),
-        "flashed": float(params["blank_duration_s"]) > 0,
-        "initial_image": images[initial],
-        "change_image": images[changed],
+        "stimulus": np.zeros(n, dtype=np.intp),  # text columns: codes into their labels until the rows are cut
+        "flashed": np.full(n, float(params["blank_duration_s"]) > 0),
+        "initial_image": initial,
+        "change_image": changed,
         "is_change": is_change,
         "change_time": np.round(np.where(aborted, np.nan, start + change_offset), 3),
         "aborted": aborted,
@@ -166,4 +168,16 @@ def _simulate_trials(rng: np.random.Generator, params: dict[str, Any], truth: di
         "auto_rewarded": auto & done & is_change,
         "reward_volume_ul": np.where(rewarded, volume, 0.0),
     }
-    return trials_frame(columns, keep)
+    selected = {name: values[keep] for name, values in columns.items()}
+    stimulus, image_names = _labels((str(params["stimulus"]),)), _labels(tuple(images.tolist()))
+    selected["stimulus"] = stimulus.take(selected["stimulus"])
+    selected["initial_image"] = image_names.take(selected["initial_image"])
+    selected["change_image"] = image_names.take(selected["change_image"])
+    return trials_frame(selected)
+
+
+@lru_cache(maxsize=64)
+def _labels(names: tuple[str, ...]) -> ExtensionArray:
+    """The text column the table's constructor makes of ``names`` (pandas' string dtype, or objects before
+    pandas 3), made once: a session's labels are taken from it, not converted string by string."""
+    return pd.DataFrame({"labels": np.array(names)})["labels"].array

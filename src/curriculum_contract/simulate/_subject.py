@@ -30,14 +30,14 @@ The subject responds to the task parameters a curriculum suggests (``TwoAfcSubje
     recorded in the session's ``rig_id``.
 """
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..sdk._psychometric import erf
-from ._base import SimulatedSubject, clip01, lognormal, trials_frame
+from ._base import SimulatedSubject, clip01, lognormal, numpy_column, trials_frame
 
 #: Water a subject drinks before it stops working (microliters): IBL's daily minimum is ~1 mL / 25 g.
 SATIETY_UL = 1100.0
@@ -100,7 +100,7 @@ class TwoAfcSubject(SimulatedSubject):
         return _simulate_trials(rng, params, truth)
 
     def _update(self, params: dict[str, Any], trials: pd.DataFrame) -> None:
-        practice = float(np.count_nonzero(trials["choice"].to_numpy())) / 400.0
+        practice = float(np.count_nonzero(numpy_column(trials, "choice"))) / 400.0
         if not self.learn(practice):
             return
         extra, rate = self.state.extra, self.profile.learning_rate * min(1.0, practice)
@@ -111,8 +111,13 @@ class TwoAfcSubject(SimulatedSubject):
 
 
 def _check(params: dict[str, Any]) -> None:
-    contrasts = np.asarray(params["contrasts"], dtype=np.float64)
-    if contrasts.size == 0 or np.any((contrasts < 0) | (contrasts > 1)):
+    given = params["contrasts"]
+    if type(given) is list and given and all(type(c) is float for c in given):  # as JSON gives them: no array
+        bad = any(c < 0 or c > 1 for c in given)  # NaN passes, as through NumPy's comparisons
+    else:
+        contrasts = np.asarray(given, dtype=np.float64)
+        bad = contrasts.ndim != 1 or contrasts.size == 0 or bool(np.any((contrasts < 0) | (contrasts > 1)))
+    if bad:
         raise ValueError(f"contrasts must be a non-empty list of fractions in [0, 1], got {params['contrasts']!r}")
     if params["reward_volume_ul"] <= 0 or params["session_duration_min"] <= 0:
         raise ValueError("reward_volume_ul and session_duration_min must be positive")
@@ -131,7 +136,8 @@ def _probability_left(rng: np.random.Generator, n: int, blocks: list[float]) -> 
     if not blocks or n <= UNBIASED_START_TRIALS:
         return p_left
     remaining = n - UNBIASED_START_TRIALS
-    lengths = np.clip(rng.exponential(BLOCK_MEAN, size=remaining // BLOCK_MIN + 1), BLOCK_MIN, BLOCK_MAX)
+    lengths = rng.exponential(BLOCK_MEAN, size=remaining // BLOCK_MIN + 1)
+    lengths = np.minimum(np.maximum(lengths, BLOCK_MIN), BLOCK_MAX)  # np.clip, cheaper
     lengths = lengths.astype(int)
     first = int(rng.integers(len(blocks)))
     values = np.asarray(blocks)[(first + np.arange(lengths.size)) % len(blocks)]
@@ -140,39 +146,80 @@ def _probability_left(rng: np.random.Generator, n: int, blocks: list[float]) -> 
 
 
 def _simulate_trials(rng: np.random.Generator, params: dict[str, Any], truth: dict[str, float]) -> pd.DataFrame:
-    """The session's trials table, vectorized: draw candidate trials, then cut at time, satiety and will."""
+    """The session's trials table, vectorized: draw candidate trials, then cut at time, satiety and will.
+
+    What depends only on the stimulus (side, contrast, block) is computed once per stimulus (``_Stimuli``) and
+    looked up per trial: the same operations on the same numbers as per trial, so the same values, cheaper."""
     engagement = max(int(truth["engagement_trials"] * rng.lognormal(0.0, 0.1)), 1)
     blocks = _blocks(params)
-    p_left = _probability_left(rng, engagement, blocks)
-    side = np.where(rng.random(engagement) < p_left, -1, 1)
-    contrast = rng.choice(np.asarray(params["contrasts"], dtype=np.float64), size=engagement)
-    # A left-rich block moves the subject's bias up: it needs more contrast on the right to go right.
-    bias = truth["bias"] + np.sign(p_left - 0.5) * truth["bias_shift"] / 2.0
-    p_right = _p_right(side * contrast * 100.0, bias, truth)
-    debiased = (contrast >= EASY_CONTRAST) if params["debias"] and not blocks else np.zeros(engagement, dtype=bool)
-    index, position, forced = _repeat_on_error(rng, debiased, side, p_right, truth["no_go"])
-    choice = _choices(rng, side[index], p_right[index], truth["no_go"], forced)
-    timeline = _timeline(rng, choice, side[index], contrast[index], params, truth)
+    p_left = _probability_left(rng, engagement, blocks) if blocks else None  # None: 0.5 (it draws nothing)
+    # side: -1 (left) where the draw is below P(left), else +1
+    right = rng.random(engagement) >= (0.5 if p_left is None else p_left)
+    levels = np.asarray(params["contrasts"], dtype=np.float64)
+    stimuli = _Stimuli(levels, truth, blocks=bool(blocks))
+    # rng.choice(levels, size=engagement) draws these indices, and takes levels[index]
+    code = rng.integers(0, levels.size, size=engagement, dtype=np.int64) + right * levels.size
+    if p_left is not None:  # a left-rich block moves the subject's bias up: it needs more contrast on the right
+        code += (p_left > 0.5) * (2 * levels.size) + (p_left < 0.5) * (4 * levels.size)
+    debiased = stimuli.easy[code] if params["debias"] and not blocks else np.zeros(engagement, dtype=bool)
+    index, position, forced = _repeat_on_error(rng, debiased, stimuli.p_correct[code])
+    code = code[index]
+    side = stimuli.side[code]
+    choice = _choices(rng, stimuli.p_right[code], truth["no_go"], stimuli.no_go_error[code], side, forced)
+    timeline = _timeline(rng, choice, side, stimuli.median_rt[code], params)
     keep = (timeline["end_time"] <= float(params["session_duration_min"]) * 60.0) & (
         timeline.pop("water_before") < SATIETY_UL
     )
-    keep &= np.arange(index.size) < engagement
-    keep = np.cumprod(keep).astype(bool)  # the session ends at the first trial that breaks a limit
+    keep[engagement:] = False
+    # The session ends at the first trial that breaks a limit.
+    size = int(keep.argmin()) if not keep.all() else keep.size
+    code, choice = code[:size], timeline.pop("choice")[:size]
     columns = {
-        "trial": np.arange(index.size),
-        "signed_contrast": side[index] * contrast[index],
-        "stim_side": side[index].astype(np.int8),
-        "probability_left": p_left[index],
-        "choice": timeline.pop("choice").astype(np.int8),
-        "correct": timeline.pop("correct"),
-        "repeat": position > 0,
-        **timeline,
+        "trial": np.arange(size),
+        "signed_contrast": stimuli.signed_contrast[code],
+        "stim_side": stimuli.stim_side[code],
+        "probability_left": np.full(size, 0.5) if p_left is None else p_left[index[:size]],
+        "choice": choice.astype(np.int8),
+        # the SDK's dtype (nullable boolean, every value known): load_trials need not convert it
+        "correct": pd.arrays.BooleanArray(timeline.pop("correct")[:size], np.zeros(size, dtype=bool)),
+        "repeat": position[:size] > 0,
+        **{name: values[:size] for name, values in timeline.items()},
     }
-    return trials_frame(columns, keep)
+    return trials_frame(columns)
+
+
+class _Stimuli:
+    """Per stimulus: block (P(left) 0.5, above, below), side (-1, +1), contrast level, in the order of the codes
+    ``_simulate_trials`` gives its trials. A few stimuli: Python's floats, whose operations round as NumPy's,
+    so each value is the one the per-trial NumPy formula gives."""
+
+    def __init__(self, levels: np.ndarray, truth: dict[str, float], *, blocks: bool) -> None:
+        low, high, no_go, threshold = truth["lapse_low"], truth["lapse_high"], truth["no_go"], truth["threshold"]
+        kinds = 3 if blocks else 1
+        pairs = [(side, contrast) for side in (-1, 1) for contrast in levels.tolist()]  # within each block
+        shown = [side * contrast * 100.0 for side, contrast in pairs]  # signed contrast, percent
+        p_right: list[float] = []
+        for sign in (0.0, 1.0, -1.0)[:kinds]:  # np.sign(p_left - 0.5)
+            bias = truth["bias"] + sign * truth["bias_shift"] / 2.0
+            # the psychometric model of the module docstring
+            p_right += [low + (1.0 - low - high) * (1.0 + math.erf((c - bias) / threshold)) / 2.0 for c in shown]
+        sides = [side for side, _ in pairs] * kinds
+        p_correct = [(1.0 - no_go) * (p if side == 1 else 1.0 - p) for p, side in zip(p_right, sides, strict=True)]
+        self.side = np.array(sides, dtype=np.int64)
+        self.stim_side = self.side.astype(np.int8)
+        self.signed_contrast = np.array([side * contrast for side, contrast in pairs] * kinds, dtype=np.float64)
+        self.easy = np.array([contrast >= EASY_CONTRAST for _, contrast in pairs] * kinds, dtype=bool)
+        self.p_right = np.array(p_right, dtype=np.float64)
+        self.p_correct = np.array(p_correct, dtype=np.float64)
+        # A forced error is a no-go in the same proportion as among the subject's errors.
+        self.no_go_error = np.array([no_go / max(1.0 - correct, 1e-9) for correct in p_correct], dtype=np.float64)
+        scale = truth["median_rt_scale"]
+        median_rt = [scale * (1.0 + 0.8 * (1.0 - contrast)) for _, contrast in pairs]
+        self.median_rt = np.array(median_rt * kinds, dtype=np.float64)
 
 
 def _repeat_on_error(
-    rng: np.random.Generator, debiased: np.ndarray, side: np.ndarray, p_right: np.ndarray, no_go: float
+    rng: np.random.Generator, debiased: np.ndarray, p_correct: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """IBL's debiasing: an easy stimulus repeats after each error until the first correct choice.
 
@@ -180,62 +227,61 @@ def _repeat_on_error(
     is an error, the last one correct. Returns, per presented trial, the stimulus it shows, its position
     in the run of repeats, and its forced outcome (-1 error, +1 correct, 0 drawn freely).
     """
-    p_correct = (1.0 - no_go) * np.where(side == 1, p_right, 1.0 - p_right)
-    repeats = np.ones(side.size, dtype=np.int64)
-    repeats[debiased] = rng.geometric(np.clip(p_correct[debiased], 1e-3, 1.0))
+    size = debiased.size
+    draws = rng.geometric(np.minimum(np.maximum(p_correct[debiased], 1e-3), 1.0))  # np.clip, cheaper
+    if not draws.size:  # nothing debiased: every stimulus shown once, freely
+        return np.arange(size), np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
+    repeats = np.ones(size, dtype=np.int64)
+    repeats[debiased] = draws
     capped = repeats > MAX_REPEATS
     repeats = np.minimum(repeats, MAX_REPEATS)
-    index = np.repeat(np.arange(side.size), repeats)
-    position = np.arange(index.size) - np.repeat(np.cumsum(repeats) - repeats, repeats)
-    last = position == repeats[index] - 1
-    forced = np.where(debiased[index], np.where(last & ~capped[index], 1, -1), 0)
+    index = np.arange(size).repeat(repeats)
+    first = repeats.cumsum() - repeats  # of each stimulus' run
+    position = np.arange(index.size) - first[index]
+    forced = np.where(debiased, -1, 0).repeat(repeats)
+    forced[(first + repeats - 1)[debiased & ~capped]] = 1  # the last showing of a run that was not capped
     return index, position, forced
 
 
 def _choices(
-    rng: np.random.Generator, side: np.ndarray, p_right: np.ndarray, no_go: float, forced: np.ndarray
+    rng: np.random.Generator,
+    p_right: np.ndarray,
+    no_go: float,
+    no_go_error: np.ndarray,
+    side: np.ndarray,
+    forced: np.ndarray,
 ) -> np.ndarray:
-    """-1 / +1 / 0 per trial: drawn from the psychometric curve (or a no-go), or the forced outcome."""
+    """-1 / +1 / 0 per trial: drawn from the psychometric curve (or a no-go), or the forced outcome (a forced
+    error is a no-go with probability ``no_go_error``)."""
     draw, nogo_draw = rng.random(side.size), rng.random(side.size)
     choice = np.where(nogo_draw < no_go, 0, np.where(draw < p_right, 1, -1))
-    # A forced error is a no-go in the same proportion as among the subject's errors.
-    p_error = 1.0 - (1.0 - no_go) * np.where(side == 1, p_right, 1.0 - p_right)
-    error = np.where(nogo_draw < no_go / np.maximum(p_error, 1e-9), 0, -side)
+    if not forced.any():
+        return choice
+    error = np.where(nogo_draw < no_go_error, 0, -side)
     return np.where(forced == 1, side, np.where(forced == -1, error, choice))
 
 
 def _timeline(
-    rng: np.random.Generator,
-    choice: np.ndarray,
-    side: np.ndarray,
-    contrast: np.ndarray,
-    params: dict[str, Any],
-    truth: dict[str, float],
+    rng: np.random.Generator, choice: np.ndarray, side: np.ndarray, median_rt: np.ndarray, params: dict[str, Any]
 ) -> dict[str, np.ndarray]:
     """Reaction times, trial start and end, and water: a response slower than the window is a no-go."""
-    median_rt = truth["median_rt_scale"] * (1.0 + 0.8 * (1.0 - contrast))
     reaction = lognormal(rng, median_rt, 0.45, choice.size)
     window = float(params["response_window_s"])
     choice = np.where(reaction > window, 0, choice)
     correct = (choice == side) & (choice != 0)
-    reaction = np.where(choice == 0, np.nan, reaction)
+    no_response = choice == 0
+    reaction = np.where(no_response, np.nan, reaction)
     quiescence = 0.4 + rng.exponential(0.35, choice.size)
-    feedback = np.where(correct, 1.0, 2.0) + 0.5
-    duration = quiescence + np.where(choice == 0, window, reaction) + feedback
-    start = 5.0 + np.concatenate([[0.0], np.cumsum(duration)[:-1]])
+    feedback = np.where(correct, 1.5, 2.5)  # 1.0 or 2.0, and 0.5
+    duration = quiescence + np.where(no_response, window, reaction) + feedback
+    start = 5.0 + np.concatenate([[0.0], duration.cumsum()[:-1]])
     reward = np.where(correct, float(params["reward_volume_ul"]), 0.0)
     return {
         "choice": choice,
         "correct": correct,
-        "reaction_time": np.round(reaction, 3),
-        "start_time": np.round(start, 3),
-        "end_time": np.round(start + duration, 3),
+        "reaction_time": reaction.round(3),
+        "start_time": start.round(3),
+        "end_time": (start + duration).round(3),
         "reward_volume_ul": reward,
-        "water_before": np.cumsum(reward) - reward,
+        "water_before": reward.cumsum() - reward,
     }
-
-
-def _p_right(contrast_percent: np.ndarray, bias: np.ndarray, truth: dict[str, float]) -> np.ndarray:
-    """The psychometric model of the module docstring, with a per-trial bias."""
-    low, high = truth["lapse_low"], truth["lapse_high"]
-    return low + (1.0 - low - high) * (1.0 + erf((contrast_percent - bias) / truth["threshold"])) / 2.0
