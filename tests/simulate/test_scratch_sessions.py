@@ -115,6 +115,9 @@ def test_the_scratch_root_is_in_memory_unless_tmpdir_says_otherwise_and_is_remov
     (tmp_path / "memory").mkdir()
     Experiment(_with_metrics(where), subjects=1, sessions=2, seed=1, workers=1).run()
     assert roots[-1].parent == (tmp_path / "memory").resolve()
+    monkeypatch.setenv("TMPDIR", "")  # empty: unset, for tempfile too
+    Experiment(_with_metrics(where), subjects=1, sessions=2, seed=1, workers=1).run()
+    assert roots[-1].parent == (tmp_path / "memory").resolve()
     assert not any(root.exists() for root in roots)
     monkeypatch.setattr(_scratch, "MEMORY_DIRECTORY", tmp_path / "none")  # absent: the temporary directory
     root = _scratch.scratch_root()

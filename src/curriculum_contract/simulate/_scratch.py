@@ -27,7 +27,8 @@ from pathlib import Path
 from ._sessions import SESSION_FILE
 
 TRIALS_FILE = "trials.csv"
-#: A memory filesystem for the scratch directories, used when it exists and ``TMPDIR`` is not set.
+#: A memory filesystem for the scratch directories, used when it exists and ``TMPDIR`` is not set
+#: (or empty, which ``tempfile`` ignores too).
 MEMORY_DIRECTORY = Path("/dev/shm")
 PREFIX = "curriculum-simulate-"
 
@@ -35,7 +36,7 @@ PREFIX = "curriculum-simulate-"
 def scratch_root() -> Path:
     """A new directory for one subject's scratch sessions (see the module docstring), resolved: the path
     ``evaluate_session`` hands the metrics function, which ``preloaded_trials`` must match."""
-    if "TMPDIR" not in os.environ and MEMORY_DIRECTORY.is_dir() and os.access(MEMORY_DIRECTORY, os.W_OK | os.X_OK):
+    if not os.environ.get("TMPDIR") and MEMORY_DIRECTORY.is_dir() and os.access(MEMORY_DIRECTORY, os.W_OK | os.X_OK):
         try:
             return Path(tempfile.mkdtemp(prefix=PREFIX, dir=MEMORY_DIRECTORY)).resolve()
         except OSError:
