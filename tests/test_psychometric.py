@@ -677,3 +677,19 @@ def test_counts_already_in_canonical_order_give_the_general_paths_arrays() -> No
         np.testing.assert_array_equal(a, b)
     assert not np.signbit(fast[2]).any()  # k = -0.0 comes out 0.0, as bincount's sums make it
     assert fast[0] is not levels  # a copy: the caller's array is not aliased
+
+
+def test_contrast_levels_are_pandas_factorize_sign_of_zero_included() -> None:
+    """The fit's levels and codes are ``pd.factorize(sort=True)``'s: its zero keeps its first sign (in reasons)."""
+    from curriculum_contract.sdk._psychometric import _levels
+
+    rng = np.random.default_rng(12)
+    pool = np.array([-100.0, -25.0, -6.25, -0.0, 0.0, 6.25, 25.0, 100.0])
+    for size in [0, 1, 2, 5, 40, 400]:
+        for _ in range(50):
+            contrast = rng.choice(pool, size)
+            codes, levels = pd.factorize(contrast, sort=True)
+            ours, our_codes = _levels(contrast)
+            np.testing.assert_array_equal(our_codes, codes)
+            np.testing.assert_array_equal(ours, levels)
+            np.testing.assert_array_equal(np.signbit(ours), np.signbit(levels))
