@@ -7,8 +7,10 @@ the suggested one. Checked on the IBL curriculum, whose policies change task par
 
 from __future__ import annotations
 
+from aind_behavior_curriculum import Metrics, Trainer, TrainerState
 from ibl_2afc.curriculum import SPEC
 
+from curriculum_contract.sdk import CurriculumSpec
 from curriculum_contract.simulate import Experiment
 from curriculum_contract.simulate._experiment import stage_order
 
@@ -42,3 +44,28 @@ def test_evaluations_leave_the_states_and_the_curriculum_unchanged() -> None:
         assert id(state.stage) not in graph_stages
         assert id(state.stage.task) not in graph_tasks  # changing a suggested task never changes the curriculum
     assert stage_order(SPEC)[0] == SPEC.enroll().stage.name
+
+
+class _EditingTrainer(Trainer):
+    """A trainer of an author's own that edits the task it is given in place before the DSL decides."""
+
+    def evaluate(self, trainer_state: TrainerState, metrics: Metrics) -> TrainerState:
+        trainer_state.stage.task.task_parameters.contrasts.append(0.0)
+        return super().evaluate(trainer_state, metrics)
+
+
+def test_a_trainer_editing_the_task_in_place_changes_neither_the_states_nor_the_curriculum() -> None:
+    spec = CurriculumSpec(trainer=_EditingTrainer(SPEC.trainer.curriculum), metrics=SPEC.metrics)
+    curriculum_before = spec.trainer.curriculum.model_dump_json()
+    experiment = Experiment(spec, subjects=2, sessions=12, seed=4, workers=1)
+    fed: list[tuple[TrainerState, str]] = []
+    train = experiment._evaluate
+
+    def spy(directory, trials, state, history):  # type: ignore[no-untyped-def]
+        fed.append((state, state.model_dump_json()))
+        return train(directory, trials, state, history)
+
+    experiment._evaluate = spy  # type: ignore[method-assign]
+    experiment.run()
+    assert spec.trainer.curriculum.model_dump_json() == curriculum_before
+    assert all(state.model_dump_json() == dumped for state, dumped in fed)

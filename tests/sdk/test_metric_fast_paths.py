@@ -142,6 +142,7 @@ def test_where_is_the_sub_table(raw: pd.DataFrame, block: float) -> None:
             sub, count_no_go_as_left=no_go_left
         )
     assert reaction_times(t, where=pd.Series(mask, index=t.index)) == reaction_times(sub)
+    assert same(fraction_correct(t, where=mask.tolist()), fraction_correct(sub))  # a list, as ``Where`` says
     for a, b in zip(contrast_counts(t, where=mask), contrast_counts(sub), strict=True):
         np.testing.assert_array_equal(a, b)
 

@@ -216,3 +216,27 @@ def test_an_undefined_value_in_the_history_fails_a_multi_session_condition(sessi
     condition = next(c for c in report.conditions if c.metric == "performance")
     assert not report.fired and condition.note == "performance is undefined in 1 of the previous 1 sessions"
     assert not any("undefined" in warning for warning in suggestion.warnings), "the current session is defined"
+
+
+def test_the_change_detector_lists_what_os_walk_lists_in_its_order(tmp_path: Path) -> None:
+    """Files in nested folders, links to a file, to a folder (not followed), dangling and looping: the
+    session guard's listing is os.walk's, so its first complaint names the same file as before."""
+    import os
+
+    from curriculum_contract.sdk._session import _file_states
+
+    for folder in ("s2", "s1/deep", "s3"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "f.txt").write_text(folder)
+    (tmp_path / "trials.csv").write_text("x")
+    (tmp_path / "to_file").symlink_to(tmp_path / "trials.csv")
+    (tmp_path / "to_folder").symlink_to(tmp_path / "s1")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    walked = [
+        Path(root, name).relative_to(tmp_path).as_posix() for root, _dirs, files in os.walk(tmp_path) for name in files
+    ]
+    states = _file_states(tmp_path)
+    assert list(states) == walked
+    assert {"to_file", "dangling", "loop", "s1/deep/f.txt"} <= set(states) and "to_folder/f.txt" not in states
+    assert states["trials.csv"] == (1, (tmp_path / "trials.csv").stat().st_mtime_ns)

@@ -9,8 +9,7 @@ import pytest
 from curriculum_contract.sdk._psychometric import erf as sdk_erf
 from curriculum_contract.sdk._trials import coerce_trials
 from curriculum_contract.simulate import ChangeDetectionSubject, SimulatedSession, TwoAfcSubject
-from curriculum_contract.simulate._base import trials_frame
-from curriculum_contract.simulate._sessions import column_values
+from curriculum_contract.simulate._base import numpy_column, trials_frame
 from curriculum_contract.simulate._subject import (
     EASY_CONTRAST,
     MAX_REPEATS,
@@ -169,14 +168,13 @@ def test_trials_frame_without_a_mask_takes_every_row_and_the_constructors_blocks
     assert first.loc[1, "also"] and second.loc[1, "also"]
 
 
-def test_column_values_are_the_columns_arrays() -> None:
+def test_numpy_column_is_the_columns_to_numpy() -> None:
     frame = pd.DataFrame({"x": [1.0, 2.0], "flag": pd.array([True, None], dtype="boolean"), "s": ["a", "b"]})
-    np.testing.assert_array_equal(column_values(frame, "x"), frame["x"].to_numpy())
-    assert column_values(frame, "flag").equals(frame["flag"].array)
-    assert list(column_values(frame, "s")) == ["a", "b"] and column_values(frame, "missing") is None
-    repeated = pd.DataFrame([[1.0, 2.0]], columns=["end_time", "end_time"])
-    with pytest.raises(AttributeError):
-        column_values(repeated, "end_time")
+    for name in frame.columns:
+        got, want = numpy_column(frame, name), frame[name].to_numpy()
+        assert got.dtype == want.dtype and pd.Series(got).equals(pd.Series(want)), name
+    with pytest.raises(KeyError):
+        numpy_column(frame, "missing")
 
 
 def test_session_json_of_odd_tables_is_that_of_pandas() -> None:

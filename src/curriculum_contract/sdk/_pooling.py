@@ -110,30 +110,38 @@ def pooled(*sources: str) -> Pooled:
 
 def pool_counts(sessions: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Summed ``choice_counts`` rows ``[contrast %, trials, right choices]`` over sessions, per level."""
-    rows = [row for session in sessions for row in session]
-    if not rows:
-        return np.empty(0), np.empty(0), np.empty(0)
-    table = np.asarray(rows, dtype=np.float64)
-    if table.ndim != 2 or table.shape[1] != 3:
-        raise ValueError(f"choice counts are rows [contrast %, trials, right choices], got {rows[:2]!r}...")
-    levels, inverse = np.unique(table[:, 0], return_inverse=True)
-    return levels, np.bincount(inverse, weights=table[:, 1]), np.bincount(inverse, weights=table[:, 2])
+    return _summed(_table(sessions))
 
 
 def pooled_fit(sessions: Sequence[Any]) -> PsychometricFit:
     """One psychometric fit on the summed counts of ``sessions`` (each a ``choice_counts`` list)."""
-    try:
-        key = tuple(tuple(tuple(row) for row in session) for session in sessions)
-        hash(key)
-    except TypeError:  # not rows of numbers: pool_counts says what is wrong
-        return fit_counts(*pool_counts(sessions))
-    return _fit_cached(key)
+    table = _table(sessions)
+    return _fit_cached(table.tobytes()) if table.size else fit_counts(*_summed(table))
+
+
+def _table(sessions: Sequence[Any]) -> np.ndarray:
+    """Every session's rows in one float array (rows x 3), or a ``ValueError`` saying what they are instead."""
+    rows = [row for session in sessions for row in session]
+    if not rows:
+        return np.empty((0, 3))
+    table = np.asarray(rows, dtype=np.float64)
+    if table.ndim != 2 or table.shape[1] != 3:
+        raise ValueError(f"choice counts are rows [contrast %, trials, right choices], got {rows[:2]!r}...")
+    return table
+
+
+def _summed(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not table.size:
+        return np.empty(0), np.empty(0), np.empty(0)
+    levels, inverse = np.unique(table[:, 0], return_inverse=True)
+    return levels, np.bincount(inverse, weights=table[:, 1]), np.bincount(inverse, weights=table[:, 2])
 
 
 @functools.lru_cache(maxsize=32)
-def _fit_cached(sessions: tuple[tuple[tuple[float, ...], ...], ...]) -> PsychometricFit:
-    """The four parameters of a pooled fit are compared by four conditions: pool and fit once."""
-    return fit_counts(*pool_counts(sessions))
+def _fit_cached(table: bytes) -> PsychometricFit:
+    """The four parameters of a pooled fit are compared by four conditions: pool and fit once. The key is the
+    table's bytes: the same numbers, -0.0 told from 0.0 (a zero level's sign shows in the reasons)."""
+    return fit_counts(*_summed(np.frombuffer(table).reshape(-1, 3)))
 
 
 def _fit_parameter(parameter: str, sessions: Sequence[Sequence[Any]]) -> tuple[float, str | None]:

@@ -52,10 +52,13 @@ def _rows(trials: pd.DataFrame, where: Where) -> np.ndarray | None:
     """``where`` as a boolean array with one entry per trial (None for all trials)."""
     if where is None:
         return None
-    index = getattr(where, "index", None)
-    if index is not None and not index.equals(trials.index):
+    import pandas as pd
+
+    if isinstance(where, pd.Series) and not where.index.equals(trials.index):
         raise TrialsError(_SOURCE, "where is a Series on another index than the trials table's")
     rows = np.asarray(where)
+    if rows.shape == (0,):
+        rows = rows.astype(bool)  # an empty list: no trials, of no dtype
     if rows.dtype != np.bool_ or rows.shape != (len(trials),):
         raise TrialsError(
             _SOURCE, f"where must hold one boolean per trial ({len(trials)}), got {rows.dtype} of shape {rows.shape}"

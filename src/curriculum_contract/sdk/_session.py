@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 import aind_behavior_curriculum
-from aind_behavior_curriculum import Metrics, TrainerState
+from aind_behavior_curriculum import Metrics, Stage, TrainerState
 
 from ._contract import CONTRACT_VERSION, History, HistoryEntry, Suggestion
 from ._criteria import evaluation_context
@@ -28,8 +28,8 @@ from ._spec import CurriculumSpec, _qualified
 def _file_states(directory: Path) -> dict[str, tuple[int, int]]:
     """Size and modification time of every file below ``directory``: a cheap change detector.
 
-    What ``os.walk`` lists as files (a symbolic link to a directory is not followed), from one
-    ``scandir`` per directory: no path object per file.
+    Exactly what ``os.walk`` lists as files, in its order (a link to a directory is not followed; a link it
+    cannot resolve, a loop, is a file), from one ``scandir`` per directory: no path object per file.
     """
     states = {}
     pending = [("", os.fspath(directory))]
@@ -39,13 +39,18 @@ def _file_states(directory: Path) -> dict[str, tuple[int, int]]:
             entries = list(os.scandir(path))
         except OSError:
             continue  # as os.walk: a directory that cannot be listed is skipped
+        below = []
         for entry in entries:
-            if entry.is_dir():
-                if not entry.is_symlink():
-                    pending.append((f"{prefix}{entry.name}/", entry.path))
-                continue
-            stat = entry.stat(follow_symlinks=False)
-            states[prefix + entry.name] = (stat.st_size, stat.st_mtime_ns)
+            try:
+                is_directory = entry.is_dir()
+            except OSError:
+                is_directory = False
+            if not is_directory:
+                stat = entry.stat(follow_symlinks=False)
+                states[prefix + entry.name] = (stat.st_size, stat.st_mtime_ns)
+            elif not entry.is_symlink():
+                below.append((f"{prefix}{entry.name}/", entry.path))
+        pending.extend(reversed(below))  # popped in listing order, depth first, as os.walk goes
     return states
 
 
@@ -100,19 +105,20 @@ def _order_policies(state: TrainerState) -> None:
         state.active_policies = sorted(state.active_policies, key=lambda p: order.get(rule_name(p), len(order)))
 
 
-def _with_own_stage(state: TrainerState, *, own_task: bool = True) -> TrainerState:
-    """A copy of ``state`` whose stage and active policy list are its own, and with ``own_task`` its task too.
+def _with_own_stage(state: TrainerState, *, own: Stage | None = None) -> TrainerState:
+    """A copy of ``state`` whose stage, the stage's task and the active policy list are its own.
 
-    The DSL changes a stage in one way: ``Trainer.evaluate`` replaces the task of the stage it is given
-    (``set_task``, with a copy; policies work on copies too), so a shallow copy of the input's stage keeps the
-    caller's state as it was. It returns a stage of the curriculum's own graph when the subject advances:
-    the result gets its own task, so that changing the suggested task never changes the curriculum. The
-    stage's policy graph and the curriculum are only read, and every state the DSL makes shares the trainer's
-    (``create_enrollment`` too); deep-copying them as well cost most of a decision.
+    What a trainer changes is a stage's task: the DSL replaces it (``set_task``, with a copy), a trainer of
+    the author's may edit it in place; and it returns a stage of the curriculum's own graph when the subject
+    advances. So the stage is copied shallowly and its task deeply -- unless the stage is ``own``, the copy
+    this decision gave the trainer, handed back when the subject stays. The stage's policy graph and the
+    curriculum are only read, and every state the DSL makes shares the trainer's (``create_enrollment``
+    too); deep-copying them as well cost most of a decision.
     """
     stage = state.stage
     if stage is not None:
-        stage = stage.model_copy(update={"task": stage.task.model_copy(deep=True)} if own_task else None)
+        task = stage.task if stage is own else stage.task.model_copy(deep=True)
+        stage = stage.model_copy(update={"task": task})
     policies = list(state.active_policies) if state.active_policies is not None else None
     return state.model_copy(update={"stage": stage, "active_policies": policies})
 
@@ -157,14 +163,15 @@ def decide(
     undefined = _undefined_metrics(metrics, undefined or {})
     # The DSL mutates the stage it evaluates and hands out the curriculum's own stage objects:
     # work on a copy and detach the result, so neither the caller's state nor the curriculum changes.
-    trainer_state = _with_own_stage(trainer_state, own_task=False)
+    trainer_state = _with_own_stage(trainer_state)
+    given = trainer_state.stage  # this decision's own copy: a stage handed back needs no second copy of its task
     stage_before, parameters_before = trainer_state.stage.name, task_parameters(trainer_state)
     rule = "the trainer"
     try:
         with evaluation_context(history, undefined, stage=stage_before) as context:
             transitions, policy_transitions, chosen = explain(trainer_state, metrics, context)
             rule = "Trainer.evaluate"
-            suggested = _with_own_stage(spec.trainer.evaluate(trainer_state, metrics))
+            suggested = _with_own_stage(spec.trainer.evaluate(trainer_state, metrics), own=given)
             _order_policies(suggested)
     except Exception as error:
         raise EvaluationError(

@@ -50,10 +50,16 @@ class CurriculumSpec:
             stage=start, is_on_curriculum=True, active_policies=start.start_policies
         )
 
+    @functools.cached_property
+    def _metrics_signature(self) -> inspect.Signature:
+        """The metrics function's signature, read once per spec: ``inspect.signature`` costs a good part of a
+        simulated session's decision, and a simulation checks the options of every session."""
+        return inspect.signature(self.metrics)
+
     def bind_options(self, data_directory: Path, opts: Mapping[str, str]) -> Callable[[], Metrics]:
         """Check ``--opt`` keys against the metrics function's signature before running anything."""
         try:
-            _signature(self.metrics).bind(data_directory, **opts)
+            self._metrics_signature.bind(data_directory, **opts)
         except TypeError as error:
             accepted = _keyword_names(self.metrics)
             raise UsageError(
@@ -61,18 +67,6 @@ class CurriculumSpec:
                 f"{_qualified(self.metrics)}: {error} (accepted: {', '.join(accepted) or 'no options'})"
             ) from None
         return lambda: self.metrics(data_directory, **opts)
-
-
-def _signature(function: Callable[..., Any]) -> inspect.Signature:
-    """The metrics function's signature, read once per function: ``inspect.signature`` costs a good part of a
-    simulated session's decision, and a simulation checks the options of every session."""
-    try:
-        return _cached_signature(function)
-    except TypeError:  # an unhashable callable
-        return inspect.signature(function)
-
-
-_cached_signature = functools.lru_cache(maxsize=64)(inspect.signature)
 
 
 def _keyword_names(function: Callable[..., Any]) -> list[str]:

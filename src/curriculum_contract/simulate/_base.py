@@ -20,8 +20,9 @@ try:  # pandas >= 3: a table from its blocks, as they are
 except ImportError:  # pragma: no cover - pandas 2
     _from_blocks = None
 
+from ..sdk._frames import numeric_column
 from ._profiles import SubjectProfile, get_profile
-from ._sessions import SimulatedSession, column_values
+from ._sessions import SimulatedSession
 
 #: The first simulated session starts here unless a subject is given another ``start``.
 DEFAULT_START = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
@@ -156,8 +157,8 @@ def clip01(value: float) -> float:
 
 def numpy_column(trials: pd.DataFrame, name: str) -> np.ndarray:
     """``trials[name].to_numpy()``, without making a Series when the column is a NumPy array."""
-    values = column_values(trials, name)
-    return values if isinstance(values, np.ndarray) else trials[name].to_numpy()
+    values = numeric_column(trials, name)
+    return trials[name].to_numpy() if values is None else values
 
 
 def trials_frame(columns: Mapping[str, Any], rows: np.ndarray | None = None) -> pd.DataFrame:

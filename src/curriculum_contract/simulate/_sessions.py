@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .._files import write_text_atomic
-from ..sdk._frames import column_values as stored_values
+from ..sdk._frames import numeric_column
 
 TrialsFormat = Literal["csv", "parquet", "jsonl"]
 SESSION_FILE = "session.json"
@@ -162,20 +162,10 @@ def _finished(trials: pd.DataFrame) -> int:
 def _numbers(trials: pd.DataFrame, name: str) -> np.ndarray | None:
     """Column ``name`` as a NumPy array when it is a NumPy numeric column without NaN, where NumPy's sums,
     maxima and comparisons equal pandas' (and cost a fraction); else (or without the column) None."""
-    values = column_values(trials, name)
-    if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
+    values = numeric_column(trials, name)
+    if values is None:
         return None
     return None if values.dtype.kind == "f" and np.isnan(values).any() else values
-
-
-def column_values(trials: pd.DataFrame, name: str) -> Any:
-    """The values of column ``name`` as the table stores them (a NumPy array for a NumPy column, else its
-    extension array; None without the column), without making a Series where ``sdk._frames`` can."""
-    values = stored_values(trials, name)
-    if values is not None or name not in trials.columns:
-        return values
-    column = trials[name]  # a repeated name: a table, whose missing dtype fails as it did
-    return column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
 
 
 def _json_number(value: float) -> float | None:
