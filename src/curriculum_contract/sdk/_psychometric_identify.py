@@ -15,7 +15,7 @@ import numpy as np
 
 from ._psychometric_grid import start_points
 from ._psychometric_linalg import eigh
-from ._psychometric_model import LOWER, THRESHOLD_BOUNDS, UPPER
+from ._psychometric_model import LOWER, LOWER_FLOATS, THRESHOLD_BOUNDS, UPPER, UPPER_FLOATS
 from ._psychometric_model import counts as model_counts
 from ._psychometric_solver import Solution, minimize
 
@@ -50,7 +50,7 @@ _CHI2_95_HALF = 1.920729
 _Z95 = 1.959964
 #: Grid starts of a profile fit (besides the estimate itself with the lapse moved).
 _PROFILE_STARTS = 2
-_LOWER, _UPPER = LOWER.tolist(), UPPER.tolist()
+_LOWER, _UPPER = LOWER_FLOATS, UPPER_FLOATS
 
 
 def natural(x: np.ndarray | Sequence[float]) -> np.ndarray:

@@ -32,6 +32,8 @@ THRESHOLD_BOUNDS = (0.01, 1000.0)
 LAPSE_BOUNDS = (0.0, 0.5 - 1e-9)
 LOWER = np.array([BIAS_BOUNDS[0], math.log(THRESHOLD_BOUNDS[0]), LAPSE_BOUNDS[0], LAPSE_BOUNDS[0]])
 UPPER = np.array([BIAS_BOUNDS[1], math.log(THRESHOLD_BOUNDS[1]), LAPSE_BOUNDS[1], LAPSE_BOUNDS[1]])
+#: The same box as plain floats, for the loops.
+LOWER_FLOATS, UPPER_FLOATS = LOWER.tolist(), UPPER.tolist()
 #: Probabilities are floored here to keep logs, quotients and k / p**2 finite (the optimum never comes near).
 TINY = 1e-150
 #: p(1 - p) is floored here in the Fisher weights n / (p (1 - p)), so that they stay finite (n < 1e50).

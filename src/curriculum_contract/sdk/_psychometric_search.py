@@ -10,7 +10,18 @@ from __future__ import annotations
 import math
 
 from ._psychometric_linalg import eigh
-from ._psychometric_model import LOWER, UPPER, Counts, Point, Probe, Vector, dot, probe_below, quadratic, slope
+from ._psychometric_model import (
+    LOWER_FLOATS,
+    UPPER_FLOATS,
+    Counts,
+    Point,
+    Probe,
+    Vector,
+    dot,
+    probe_below,
+    quadratic,
+    slope,
+)
 
 #: The sufficient decrease asked of a trial, as a fraction of the first-order (or quadratic model's) decrease.
 ARMIJO = 1e-4
@@ -22,7 +33,7 @@ MAX_STEP = (50.0, 2.0, 0.25, 0.25)
 NEGATIVE_CURVATURE = 1e-9
 _MIN_STEP = tuple(-v for v in MAX_STEP)
 _M0, _M1, _M2, _M3 = MAX_STEP
-_LOWER, _UPPER = LOWER.tolist(), UPPER.tolist()
+_LOWER, _UPPER = LOWER_FLOATS, UPPER_FLOATS
 (_LB, _LS, _LG, _), (_UB, _US, _UG, _) = _LOWER, _UPPER
 
 

@@ -22,8 +22,8 @@ import numpy as np
 
 from ._psychometric_linalg import cholesky_solve_4
 from ._psychometric_model import (
-    LOWER,
-    UPPER,
+    LOWER_FLOATS,
+    UPPER_FLOATS,
     Counts,
     Point,
     Vector,
@@ -115,7 +115,7 @@ _isfinite = math.isfinite
 _DAMPING = (1e-12, 1e-6, 1e-2)
 _NONE_FIXED = np.zeros(4, dtype=bool)
 
-_LOWER, _UPPER = LOWER.tolist(), UPPER.tolist()
+_LOWER, _UPPER = LOWER_FLOATS, UPPER_FLOATS
 
 
 def minimize(
