@@ -2,6 +2,7 @@
 DataFrame constructor, ``coerce_trials`` on a canonical table against the same table in other dtypes, and a
 session's ``session.json`` numbers against pandas'."""
 
+import math
 import re
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 from curriculum_contract.sdk._trials import TrialsError, coerce_trials
-from curriculum_contract.simulate import ChangeDetectionSubject, TwoAfcSubject
+from curriculum_contract.simulate import ChangeDetectionSubject, SimulatedSession, TwoAfcSubject
 from curriculum_contract.simulate._base import trials_frame
 
 
@@ -92,3 +93,19 @@ def test_session_json_numbers_equal_pandas_reductions() -> None:
     with_nan = TwoAfcSubject("a", seed=6).run_session({"contrasts": [1.0, 0.5], "reward_volume_ul": 1.7})
     with_nan.trials.loc[0, "reward_volume_ul"] = np.nan  # pandas' sum skips NaN: so does the document's
     assert with_nan.metadata()["reward_consumed_total"] == round(float(with_nan.trials["reward_volume_ul"].sum()), 3)
+
+
+def test_session_json_of_nan_and_infinite_columns_is_that_of_pandas() -> None:
+    """NumPy's reductions are read only when they are not NaN: pandas skips a NaN, and a choice of NaN counts."""
+    base = TwoAfcSubject("a", seed=6).run_session({"contrasts": [1.0, 0.5]})
+    trials = base.trials.astype({"choice": float})
+    trials.loc[len(trials) - 1, ["end_time", "choice"]] = np.nan
+    trials.loc[0, "reward_volume_ul"] = np.inf
+    session = SimulatedSession(**{**vars(base), "trials": trials})
+    epoch = session.metadata()["stimulus_epochs"][0]
+    assert session.duration == float(trials["end_time"].max()) and not math.isnan(session.duration)
+    assert epoch["trials_finished"] == int((trials["choice"] != 0).sum())
+    assert epoch["reward_consumed_during_epoch"] == trials["reward_volume_ul"].sum() == math.inf
+    assert epoch["trials_rewarded"] == int((trials["reward_volume_ul"] > 0).sum())
+    no_columns = SimulatedSession(**{**vars(base), "trials": pd.DataFrame(index=range(3))})
+    assert no_columns.duration == 0.0 and no_columns.metadata()["stimulus_epochs"][0]["trials_total"] == 3

@@ -39,7 +39,7 @@ from ..sdk._trials import preloaded_trials
 from ._errors import LearnerFailed
 from ._learners import Learner, LearnerFactory, LearnerParameters, resolve_learner
 from ._results import ExperimentResults, SessionRecord
-from ._scratch import TRIALS_FILE, ScratchDirectories, scratch_root
+from ._scratch import TRIALS_FILE, ScratchDirectories, scratch_root, write_file
 from ._sessions import SESSION_FILE, SimulatedSession
 
 
@@ -148,9 +148,9 @@ class Experiment:
                 if scratch is not None:
                     scratch.release(directory)
                 stage, after = state.stage.name, suggestion.trainer_state.stage.name
-                metrics = suggestion.metrics.model_dump(mode="json")
-                records.append(SessionRecord(subject_id, number, stage, after, metrics))
                 history = next_history(history, directory.name, stage, suggestion)
+                metrics = dict(history.sessions[-1].metrics)  # as JSON, as the history records them: dumped once
+                records.append(SessionRecord(subject_id, number, stage, after, metrics))
                 state = suggestion.trainer_state
         finally:
             if self.keep_sessions is None:
@@ -212,17 +212,20 @@ class Experiment:
     ) -> tuple[Path, pd.DataFrame]:
         """The session's data directory: ``session.json`` for a ``SimulatedSession`` (indented when kept, as
         ``write_session`` writes it; compact in a scratch directory) and, when kept, ``trials.csv``."""
-        is_simulated = isinstance(session, SimulatedSession)
-        trials = session.trials if is_simulated else session
+        simulated: SimulatedSession | None = None
+        if isinstance(session, SimulatedSession):
+            simulated, trials, name = session, session.trials, session.name
+        else:
+            trials = session
         if scratch is None:
-            directory = root / (session.name if is_simulated else name)
+            directory = root / name
             directory.mkdir(parents=True)
             trials.to_csv(directory / TRIALS_FILE, index=False)
         else:
-            directory = scratch.make(session.name if is_simulated else name)
-        if is_simulated:
-            text = json.dumps(session.metadata(), indent=2 if scratch is None else None)
-            (directory / SESSION_FILE).write_text(text + "\n", encoding="utf-8")
+            directory = scratch.make(name)
+        if simulated is not None:
+            text = json.dumps(simulated.metadata(), indent=2 if scratch is None else None)
+            write_file(os.path.join(directory, SESSION_FILE), (text + "\n").encode())
         return directory, trials
 
 

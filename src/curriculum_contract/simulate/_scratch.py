@@ -45,29 +45,46 @@ def scratch_root() -> Path:
 
 
 class ScratchDirectories:
-    """Session data directories under ``root`` (an existing directory), one at a time."""
+    """Session data directories under ``root`` (an existing directory), one at a time. Paths are handled as
+    strings: a ``Path`` per operation cost more than the system call."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._empty: Path | None = None
+        self._root = os.fspath(root)
+        self._empty: str | None = None
 
     def make(self, name: str) -> Path:
         """An empty directory ``root/name``. Names may repeat: the last directory is renamed onto itself."""
-        directory = self.root / name
+        directory = os.path.join(self._root, name)
         if self._empty is None:
-            directory.mkdir()
+            os.mkdir(directory)
         else:
             os.rename(self._empty, directory)
             self._empty = None
-        return directory
+        return Path(directory)
 
     def release(self, directory: Path) -> None:
         """The session in ``directory`` is over: empty it of the simulator's files and keep it for the next
         session, or remove it with what else is in it."""
-        names = set(os.listdir(directory))
-        for name in names & {SESSION_FILE, TRIALS_FILE}:
-            (directory / name).unlink()
-        if names <= {SESSION_FILE, TRIALS_FILE}:
-            self._empty = directory
+        path = os.fspath(directory)
+        names = os.listdir(path)
+        for name in names:
+            if name in _OWN_FILES:
+                os.unlink(os.path.join(path, name))
+        if all(name in _OWN_FILES for name in names):
+            self._empty = path
         else:
-            shutil.rmtree(directory)
+            shutil.rmtree(path)
+
+
+_OWN_FILES = frozenset((SESSION_FILE, TRIALS_FILE))
+
+
+def write_file(path: str, data: bytes) -> None:
+    """``Path(path).write_bytes(data)`` without a file object: an open, a write and a close (once a session)."""
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        while data:  # a regular file takes it in one write; a short write (a signal) is resumed
+            data = data[os.write(handle, data) :]
+    finally:
+        os.close(handle)

@@ -27,6 +27,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .._files import write_text_atomic
-from ..sdk._frames import numeric_column
+from ..sdk._frames import column_values
 
 TrialsFormat = Literal["csv", "parquet", "jsonl"]
 SESSION_FILE = "session.json"
@@ -71,10 +72,13 @@ class SimulatedSession:
     @property
     def duration(self) -> float:
         """Seconds from session start to the end of the last trial (0 without trials)."""
-        if self.trials.empty:
+        trials = self.trials
+        if 0 in trials.shape:  # DataFrame.empty, cheaper
             return 0.0
-        end = _numbers(self.trials, "end_time")
-        return float((self.trials["end_time"] if end is None else end).max())
+        end = _column(trials, "end_time")
+        longest = math.nan if end is None else end.max()
+        # NumPy's maximum is NaN when the column holds a NaN, which pandas' skips
+        return float(trials["end_time"].max() if math.isnan(longest) else longest)
 
     @property
     def end(self) -> datetime:
@@ -88,17 +92,24 @@ class SimulatedSession:
     def metadata(self) -> dict[str, Any]:
         """The ``session.json`` document: aind-data-schema v1 ``Session`` metadata (see the module doc)."""
         trials = self.trials
-        rewards: np.ndarray | pd.Series | None = _numbers(trials, "reward_volume_ul")
-        if rewards is None:
-            rewards = trials["reward_volume_ul"] if "reward_volume_ul" in trials else pd.Series(dtype=float)
+        rewards = _column(trials, "reward_volume_ul")
+        total = math.nan if rewards is None else float(rewards.sum())
+        if math.isnan(total):  # NumPy's sum is NaN when the column holds a NaN, which pandas' skips
+            series = trials["reward_volume_ul"] if "reward_volume_ul" in trials else pd.Series(dtype=float)
+            total, rewarded = float(series.sum()), int((series > 0).sum())
+        else:
+            rewarded = int(np.count_nonzero(rewards > 0))
         finished = _finished(trials)
-        total_reward = round(float(rewards.sum()), 3)
+        total_reward = round(total, 3)
         start, end = self.start.isoformat(), self.end.isoformat()
         simulation = {
             "profile": self.profile,
             "session_index": self.session_index,
             "ignored_parameters": list(self.ignored_parameters),
-            "truth": {k: _json_number(v) for k, v in self.truth.items()},
+            # JSON has no NaN or infinity: null
+            "truth": {
+                k: None if v is None or not math.isfinite(v) else round(float(v), 6) for k, v in self.truth.items()
+            },
         }
         software = {
             "name": "curriculum_contract.simulate",
@@ -116,7 +127,7 @@ class SimulatedSession:
             "reward_consumed_unit": "microliter",
             "trials_total": len(trials),
             "trials_finished": finished,
-            "trials_rewarded": int((rewards > 0).sum()),
+            "trials_rewarded": rewarded,
         }
         stream = {"stream_start_time": start, "stream_end_time": end, "stream_modalities": [_BEHAVIOR]}
         return {
@@ -138,38 +149,33 @@ class SimulatedSession:
         }
 
 
+@cache
 def _version() -> str:
-    from .. import __version__
+    from .. import __version__  # here: the package imports this module
 
     return __version__
 
 
 def _finished(trials: pd.DataFrame) -> int:
     """Trials that ran to an outcome: a choice (two-alternative) or not aborted (change detection)."""
-    choice = _numbers(trials, "choice")
-    if choice is not None:
+    choice = _column(trials, "choice")
+    if choice is not None:  # a NaN counts, as in pandas' ``!= 0``
         return int(np.count_nonzero(choice))
     if "choice" in trials:
         return int((trials["choice"] != 0).sum())
     if "aborted" in trials:
-        aborted = _numbers(trials, "aborted")
+        aborted = _column(trials, "aborted")
         if aborted is not None and aborted.dtype == bool:
             return int(np.count_nonzero(~aborted))
         return int((~trials["aborted"].astype(bool)).sum())
     return len(trials)
 
 
-def _numbers(trials: pd.DataFrame, name: str) -> np.ndarray | None:
-    """Column ``name`` as a NumPy array when it is a NumPy numeric column without NaN, where NumPy's sums,
-    maxima and comparisons equal pandas' (and cost a fraction); else (or without the column) None."""
-    values = numeric_column(trials, name)
-    if values is None:
-        return None
-    return None if values.dtype.kind == "f" and np.isnan(values).any() else values
-
-
-def _json_number(value: float) -> float | None:
-    return None if value is None or not math.isfinite(value) else round(float(value), 6)
+def _column(trials: pd.DataFrame, name: str) -> np.ndarray | None:
+    """Column ``name`` when it is a NumPy numeric array (read only here), without making a Series; else (or
+    without the column) None. NumPy's reductions equal pandas' on it but for NaN, which pandas skips."""
+    values = column_values(trials, name)
+    return values if isinstance(values, np.ndarray) and values.dtype.kind in "biuf" else None
 
 
 def write_session(

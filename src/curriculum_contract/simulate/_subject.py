@@ -232,14 +232,12 @@ def _repeat_on_error(
     if not draws.size:  # nothing debiased: every stimulus shown once, freely
         return np.arange(size), np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
     repeats = np.ones(size, dtype=np.int64)
-    repeats[debiased] = draws
-    capped = repeats > MAX_REPEATS
-    repeats = np.minimum(repeats, MAX_REPEATS)
+    repeats[debiased] = np.minimum(draws, MAX_REPEATS)
     index = np.arange(size).repeat(repeats)
-    first = repeats.cumsum() - repeats  # of each stimulus' run
-    position = np.arange(index.size) - first[index]
+    ends = repeats.cumsum()  # one past each stimulus' run
+    position = np.arange(index.size) - (ends - repeats)[index]
     forced = np.where(debiased, -1, 0).repeat(repeats)
-    forced[(first + repeats - 1)[debiased & ~capped]] = 1  # the last showing of a run that was not capped
+    forced[ends[debiased][draws <= MAX_REPEATS] - 1] = 1  # the last showing of a run that was not capped
     return index, position, forced
 
 
@@ -268,7 +266,7 @@ def _timeline(
     reaction = lognormal(rng, median_rt, 0.45, choice.size)
     window = float(params["response_window_s"])
     choice = np.where(reaction > window, 0, choice)
-    correct = (choice == side) & (choice != 0)
+    correct = choice == side  # a side is -1 or +1, never 0 (no choice)
     no_response = choice == 0
     reaction = np.where(no_response, np.nan, reaction)
     quiescence = 0.4 + rng.exponential(0.35, choice.size)
