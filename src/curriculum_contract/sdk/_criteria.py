@@ -59,6 +59,9 @@ class EvaluationContext:
     reports: dict[int, list[ConditionReport]] = field(default_factory=dict)
     stage: str | None = None
     """The stage the session ran in (the trainer state's), for windows over that stage's sessions."""
+    results: dict[int, tuple["Criteria", Metrics, list[ConditionReport], bool]] = field(default_factory=dict)
+    """Each criteria's last evaluation, by ``id``: the SDK explains the rules, then ``Trainer.evaluate`` calls
+    them again on the same metrics (see ``Criteria.__call__``)."""
 
 
 _CONTEXT: contextvars.ContextVar[EvaluationContext | None] = contextvars.ContextVar("curriculum_context", default=None)
@@ -269,13 +272,23 @@ class Criteria:
 
     def __call__(self, metrics: Metrics) -> bool:
         context = _CONTEXT.get()
-        history = context.history if context else None
-        undefined = context.undefined if context else {}
-        stage = context.stage if context else None
-        reports = [condition.evaluate(metrics, history, undefined, stage) for condition in self.conditions]
-        if context is not None:
-            context.reports[id(self)] = reports
-        return all(report.passed for report in reports)
+        if context is None:
+            return all([condition.evaluate(metrics, None, {}, None).passed for condition in self.conditions])
+        # Within one evaluation the history is fixed, so a second call on the same metrics object (the DSL's,
+        # after the SDK's explanation) gives what the first gave: reuse it. The entry keeps the criteria and
+        # the metrics alive, so their ids are not reused while it is compared.
+        known = context.results.get(id(self))
+        if known is not None and known[0] is self and known[1] is metrics:
+            reports, passed = known[2], known[3]
+        else:
+            reports = [
+                condition.evaluate(metrics, context.history, context.undefined, context.stage)
+                for condition in self.conditions
+            ]
+            passed = all(report.passed for report in reports)
+            context.results[id(self)] = (self, metrics, reports, passed)
+        context.reports[id(self)] = reports
+        return passed
 
     def describe(self) -> str:
         return " and ".join(condition.describe() for condition in self.conditions)

@@ -8,7 +8,7 @@ holds wins; policy transitions only when the stage stays), so the report says ex
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from aind_behavior_curriculum import Metrics, Policy, TrainerState
+from aind_behavior_curriculum import Metrics, Policy, Stage, Trainer, TrainerState
 
 from ._contract import ConditionReport, Decision, History, RuleReport
 from ._criteria import Criteria, EvaluationContext
@@ -85,6 +85,73 @@ def explain(
             )
             policy_reports.extend(reports)
     return transitions, policy_reports, chosen
+
+
+def _ordered_policies(state: TrainerState) -> list[Policy] | None:
+    """The active policies in the stage's own order: the DSL keeps them in a set, so its order changes
+    from one process to the next, and so would the document. Always a new list: the DSL hands out a new
+    stage's own ``start_policies``."""
+    policies = state.active_policies
+    if not policies:
+        return list(policies) if policies is not None else None
+    order = {rule_name(policy): index for index, policy in enumerate(state.stage.see_policies())}
+    return sorted(policies, key=lambda p: order.get(rule_name(p), len(order)))
+
+
+#: The DSL's own methods that get the stage being evaluated: captured at import, so a trainer patched later
+#: is not taken for the DSL's.
+_STOCK_METHODS = (
+    ("evaluate", Trainer.evaluate),
+    ("_evaluate_stage_transition", Trainer._evaluate_stage_transition),
+    ("_evaluate_policy_transitions", Trainer.__dict__["_evaluate_policy_transitions"].__func__),
+)
+_STOCK_TASK_METHODS = (("get_task", Stage.get_task), ("set_task", Stage.set_task))
+
+
+def _is_stock(owner: object, methods: tuple[tuple[str, object], ...]) -> bool:
+    """Whether ``owner``'s methods (bound or static, its class's or its own) are these originals."""
+    for name, original in methods:
+        found = getattr(owner, name, None)
+        if getattr(found, "__func__", found) is not original:
+            return False
+    return True
+
+
+def edits_no_task_in_place(trainer: Trainer, stage: Stage) -> bool:
+    """Whether ``trainer.evaluate`` is the DSL's, which never edits the task it is given: it hands the policies
+    a copy (``get_task``) and replaces the stage's task with a copy of theirs (``set_task``). A trainer of the
+    author's own (a subclass, a patched method) may edit it in place, so it gets a task of its own."""
+    return _is_stock(trainer, _STOCK_METHODS) and _is_stock(stage, _STOCK_TASK_METHODS)
+
+
+def with_own_stage(state: TrainerState, *, copy_task: bool = True) -> TrainerState:
+    """A copy of ``state`` for the trainer: its stage and active policy list are its own, and with
+    ``copy_task`` the stage's task too.
+
+    What a trainer changes is a stage's task: the DSL replaces it (``set_task``, with a copy), a trainer of
+    the author's may edit it in place (``copy_task``: see ``edits_no_task_in_place``). The stage's policy
+    graph and the curriculum are only read, and every state the DSL makes shares the trainer's
+    (``create_enrollment`` too); deep-copying them as well cost most of a decision.
+    """
+    stage = state.stage
+    if stage is not None:
+        stage = stage.model_copy(update={"task": stage.task.model_copy(deep=True) if copy_task else stage.task})
+    policies = list(state.active_policies) if state.active_policies is not None else None
+    return state.model_copy(update={"stage": stage, "active_policies": policies})
+
+
+def detached(suggested: TrainerState, given: Stage) -> TrainerState:
+    """The trainer's suggestion with a stage, task and policy list of its own, the policies in the stage's order.
+
+    The DSL returns a stage of the curriculum's own graph when the subject advances: that one is copied,
+    shallowly and its task deeply. When the subject stays it hands back ``given``, the copy this decision
+    gave it, whose task it replaced (or, a trainer of the author's, edited in a copy of its own): no copy.
+    The policies are the ones the trainer state validated, only reordered: no validation again.
+    """
+    stage = suggested.stage
+    if stage is not None and stage is not given:
+        stage = stage.model_copy(update={"task": stage.task.model_copy(deep=True)})
+    return suggested.model_copy(update={"stage": stage, "active_policies": _ordered_policies(suggested)})
 
 
 def task_parameters(state: TrainerState) -> dict[str, Any]:

@@ -13,11 +13,11 @@ from datetime import datetime
 from pathlib import Path
 
 import aind_behavior_curriculum
-from aind_behavior_curriculum import Metrics, Stage, TrainerState
+from aind_behavior_curriculum import Metrics, TrainerState
 
 from ._contract import CONTRACT_VERSION, History, HistoryEntry, Suggestion
 from ._criteria import evaluation_context
-from ._decision import build_decision, explain, rule_name, task_parameters
+from ._decision import build_decision, detached, edits_no_task_in_place, explain, task_parameters, with_own_stage
 from ._errors import CurriculumError, EvaluationError, MetricsError, OutputError
 from ._inputs import check_data_directory, read_history, read_trainer_state
 from ._layout import trainer_state_path
@@ -97,32 +97,6 @@ def _undefined_metrics(metrics: Metrics, declared: Mapping[str, str]) -> dict[st
     }
 
 
-def _order_policies(state: TrainerState) -> None:
-    """List active policies in the stage's own order: the DSL keeps them in a set, so its order
-    changes from one process to the next, and so would the document."""
-    if state.active_policies:
-        order = {rule_name(policy): index for index, policy in enumerate(state.stage.see_policies())}
-        state.active_policies = sorted(state.active_policies, key=lambda p: order.get(rule_name(p), len(order)))
-
-
-def _with_own_stage(state: TrainerState, *, own: Stage | None = None) -> TrainerState:
-    """A copy of ``state`` whose stage, the stage's task and the active policy list are its own.
-
-    What a trainer changes is a stage's task: the DSL replaces it (``set_task``, with a copy), a trainer of
-    the author's may edit it in place; and it returns a stage of the curriculum's own graph when the subject
-    advances. So the stage is copied shallowly and its task deeply -- unless the stage is ``own``, the copy
-    this decision gave the trainer, handed back when the subject stays. The stage's policy graph and the
-    curriculum are only read, and every state the DSL makes shares the trainer's (``create_enrollment``
-    too); deep-copying them as well cost most of a decision.
-    """
-    stage = state.stage
-    if stage is not None:
-        task = stage.task if stage is own else stage.task.model_copy(deep=True)
-        stage = stage.model_copy(update={"task": task})
-    policies = list(state.active_policies) if state.active_policies is not None else None
-    return state.model_copy(update={"stage": stage, "active_policies": policies})
-
-
 def evaluate_session(
     spec: CurriculumSpec,
     data_directory: Path,
@@ -163,16 +137,17 @@ def decide(
     undefined = _undefined_metrics(metrics, undefined or {})
     # The DSL mutates the stage it evaluates and hands out the curriculum's own stage objects:
     # work on a copy and detach the result, so neither the caller's state nor the curriculum changes.
-    trainer_state = _with_own_stage(trainer_state)
-    given = trainer_state.stage  # this decision's own copy: a stage handed back needs no second copy of its task
+    trainer_state = with_own_stage(
+        trainer_state, copy_task=not edits_no_task_in_place(spec.trainer, trainer_state.stage)
+    )
+    given = trainer_state.stage  # this decision's own copy: a stage handed back needs no second copy
     stage_before, parameters_before = trainer_state.stage.name, task_parameters(trainer_state)
     rule = "the trainer"
     try:
         with evaluation_context(history, undefined, stage=stage_before) as context:
             transitions, policy_transitions, chosen = explain(trainer_state, metrics, context)
             rule = "Trainer.evaluate"
-            suggested = _with_own_stage(spec.trainer.evaluate(trainer_state, metrics), own=given)
-            _order_policies(suggested)
+            suggested = detached(spec.trainer.evaluate(trainer_state, metrics), given)
     except Exception as error:
         raise EvaluationError(
             f"evaluating curriculum {spec.name!r} from stage {stage_before!r} failed in {rule}: "

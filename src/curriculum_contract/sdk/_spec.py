@@ -56,10 +56,19 @@ class CurriculumSpec:
         simulated session's decision, and a simulation checks the options of every session."""
         return inspect.signature(self.metrics)
 
+    @functools.cached_property
+    def _accepted_options(self) -> set[frozenset[str]]:
+        """The sets of option names the signature accepted: whether it binds depends on the names only, and a
+        simulation binds the same ones every session."""
+        return set()
+
     def bind_options(self, data_directory: Path, opts: Mapping[str, str]) -> Callable[[], Metrics]:
         """Check ``--opt`` keys against the metrics function's signature before running anything."""
+        names = frozenset(opts)
         try:
-            self._metrics_signature.bind(data_directory, **opts)
+            if names not in self._accepted_options:
+                self._metrics_signature.bind(data_directory, **opts)
+                self._accepted_options.add(names)
         except TypeError as error:
             accepted = _keyword_names(self.metrics)
             raise UsageError(
