@@ -4,10 +4,8 @@ Every problem is an ``InputError`` naming the file and the field, because the op
 is standing at the rig.
 """
 
-import errno
 import json
 import os
-import stat
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,29 +19,17 @@ from ._errors import InputError, MigrationRequired
 from ._layout import history_path
 from ._spec import CurriculumSpec
 
-#: What ``Path.exists`` takes for "not there" rather than raising: missing, a file on the way, a link loop.
-_MISSING_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
-_MISSING_WINERRORS = (21, 123, 1921)
-
 
 def check_data_directory(data_directory: Path) -> Path:
     """The absolute data directory, or an ``InputError`` saying what it is instead.
 
-    As ``exists``, ``is_dir`` and ``resolve`` would say, from one ``stat`` and ``realpath``: a session is
-    checked each time it is evaluated, and the three cost three ``stat`` calls more (``resolve`` checks for a
-    link loop, which the first ``stat`` already ruled out).
+    ``is_dir`` first (``exists`` only to word the error), then ``realpath``: ``resolve`` would ``stat`` again
+    to rule out a link loop, which the successful ``is_dir`` already did; a session is checked at every
+    evaluation.
     """
-    try:
-        mode = os.stat(data_directory).st_mode
-    except OSError as error:
-        if error.errno not in _MISSING_ERRNOS and getattr(error, "winerror", None) not in _MISSING_WINERRORS:
-            raise
-        mode = None
-    except ValueError:  # a path the system cannot encode: pathlib says it does not exist
-        mode = None
-    if mode is None:
-        raise InputError(f"data directory {data_directory} does not exist")
-    if not stat.S_ISDIR(mode):
+    if not data_directory.is_dir():
+        if not data_directory.exists():
+            raise InputError(f"data directory {data_directory} does not exist")
         raise InputError(f"data directory {data_directory} is not a directory (it is a file)")
     return type(data_directory)(os.path.realpath(data_directory))
 
