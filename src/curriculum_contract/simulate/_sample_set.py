@@ -19,7 +19,7 @@ from typing import Any
 
 from .._files import write_text_atomic
 from ..sdk._contract import History
-from ..sdk._golden import DEFAULT_TOLERANCE, MANIFEST_FILE, Tolerance, _decision_changes, manifest_entry
+from ..sdk._golden_manifest import DEFAULT_TOLERANCE, MANIFEST_FILE, Tolerance, decision_changes, manifest_entry
 from ..sdk._layout import history_path, trainer_state_path
 from ..sdk._session import next_history
 from ..sdk._spec import CurriculumSpec
@@ -194,7 +194,7 @@ def _progress(old_entries: dict[str, Any], entries: list[dict[str, Any]]) -> lis
         if before is None:
             lines.append(f"  {name}: new ({now})")
             continue
-        what = [] if before.get("decision") is None else _decision_changes(before["decision"], entry["decision"])
+        what = [] if before.get("decision") is None else decision_changes(before["decision"], entry["decision"])
         was = f"{before.get('stage')} -> {before.get('stage_after')}"
         if was != now:
             what.insert(0, f"{now} (recorded {was})")

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from .._files import write_text_atomic
-from ..sdk._golden import MANIFEST_FILE, manifest_entry, read_manifest
+from ..sdk._golden_manifest import MANIFEST_FILE, manifest_entry, read_manifest
 from ..sdk._spec import CurriculumSpec
 from ._loop import Subject, TrainingStep, run_training
 from ._sessions import SESSION_FILE
