@@ -27,6 +27,17 @@ UV_MISSING = "uv is not installed: install it (it comes with `curriculum-contrac
 GIT_MISSING = "git is not installed (not on PATH)"
 
 
+#: Where programs make temporary files. Set but empty, one means "unset" to Python's ``tempfile``, but uv takes
+#: it as the current directory and leaves its lock file there (in a curriculum submodule: a change that
+#: refuses the next launch).
+TEMP_DIRECTORY_VARIABLES = ("TMPDIR", "TEMP", "TMP")
+
+
+def without_empty_temp_directories(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without the temporary-directory variables that are set but empty."""
+    return {k: v for k, v in env.items() if v or k not in TEMP_DIRECTORY_VARIABLES}
+
+
 def find_git(missing: MissingTool) -> str:
     """The ``git`` on PATH, or ``missing(reason)`` raised."""
     found = shutil.which("git")
@@ -71,7 +82,7 @@ def run_captured(
         cwd=cwd,
         capture_output=True,
         stdin=subprocess.DEVNULL,
-        env=dict(env) if env is not None else None,
+        env=without_empty_temp_directories(os.environ if env is None else env),
         check=False,
     )
     return subprocess.CompletedProcess(

@@ -169,3 +169,19 @@ def test_build_failure_reports_the_backend_exception(tmp_path: Path, monkeypatch
     message = str(caught.value)
     assert "build_editable` failed" in message and "ValueError: Unable to determine which files to ship" in message
     assert "hint: Build failures usually indicate" in caught.value.stderr_tail
+
+
+@pytest.mark.e2e
+def test_an_empty_temp_directory_variable_leaves_no_file_in_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uv takes an empty TMPDIR as the current directory and leaves its lock file there: in a submodule, a
+    change that refuses the next launch. An empty one means unset, as to Python's tempfile."""
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    project = tiny_project(tmp_path / "tiny")
+    uv_lock(project)
+    before = sorted(path.name for path in project.iterdir())
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.setenv(name, "")
+    ensure_environment(locate_curriculum(project))
+    assert sorted(path.name for path in project.iterdir()) == sorted([*before, ".venv"])

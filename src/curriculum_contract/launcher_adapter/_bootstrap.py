@@ -115,7 +115,7 @@ def find_uv(uv: str | None = None) -> str:
 
 
 def _uv_environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _UV_UNSET}
+    env = {k: v for k, v in _tools.without_empty_temp_directories(os.environ).items() if k not in _UV_UNSET}
     env["NO_COLOR"] = "1"
     return env
 

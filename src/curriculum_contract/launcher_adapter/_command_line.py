@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
+from .._tools import without_empty_temp_directories
+
 Dialect = Literal["contract", "aind"]
 
 #: Variables a program needs to start and find its locale, temp dir and home, on POSIX and Windows.
@@ -25,7 +27,11 @@ _FORCED_VARS = {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", "NO_COLOR"
 
 def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment a curriculum runs with: essentials of ours, UTF-8 unbuffered output, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if k in _ESSENTIAL_VARS or k.startswith("LC_")}
+    env = {
+        k: v
+        for k, v in without_empty_temp_directories(os.environ).items()
+        if k in _ESSENTIAL_VARS or k.startswith("LC_")
+    }
     env.update(_FORCED_VARS)
     if extra:
         env.update(extra)
