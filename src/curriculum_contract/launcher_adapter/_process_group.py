@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 
+from ._supervisor import process_stats
+
 #: How long past the kill grace the launcher waits for the supervisor to finish killing everything.
 SUPERVISOR_MARGIN_S = 10.0
 
@@ -115,17 +117,6 @@ def _group_has_live_members(pgid: int) -> bool:
     if not sys.platform.startswith("linux"):
         return _group_alive(pgid)
     try:
-        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+        return any(len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z" for _pid, fields in process_stats())
     except OSError:
         return _group_alive(pgid)
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # Fields after the parenthesised command name: state ppid pgrp ...
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
-            return True
-    return False

@@ -45,6 +45,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -72,12 +73,19 @@ def _prctl(option: int, value: int) -> bool:
 def _direct_children() -> list[int]:
     """The supervisor's live children, from /proc (Linux) — every other descendant hangs below one."""
     me = os.getpid()
-    children: list[int] = []
     try:
         with open(f"/proc/{me}/task/{me}/children", "rb") as listing:
             return [int(pid) for pid in listing.read().split()]
     except OSError:
         pass
+    return [pid for pid, fields in process_stats() if len(fields) > 1 and int(fields[1]) == me]
+
+
+def process_stats() -> Iterator[tuple[int, list[bytes]]]:
+    """Each process's pid and its /proc stat fields after the command name (state ppid pgrp ...); Linux.
+
+    Raises ``OSError`` when /proc cannot be listed; a process that ends while it is read is skipped.
+    """
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -86,10 +94,7 @@ def _direct_children() -> list[int]:
                 stat = f.read()
         except OSError:
             continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 1 and int(fields[1]) == me:
-            children.append(int(name))
-    return children
+        yield int(name), stat[stat.rfind(b")") + 2 :].split()
 
 
 def _kill_all_descendants() -> None:
