@@ -162,11 +162,14 @@ def test_a_typed_error_exits_with_its_code_and_notes_follow_the_details() -> Non
     ]
 
 
-def test_keyboard_interrupt_and_click_errors_pass_through() -> None:
+def test_keyboard_interrupt_passes_through_and_a_click_error_gets_the_error_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with pytest.raises(KeyboardInterrupt), reporting_errors("curriculum-contract"):
         raise KeyboardInterrupt
-    with pytest.raises(click.UsageError), reporting_errors("curriculum-contract"):
+    with pytest.raises(SystemExit) as exited, reporting_errors("curriculum-contract"):
         raise click.UsageError("bad")
+    assert exited.value.code == 2 and capsys.readouterr().err == "curriculum-contract: error: bad\n"
     aborted = CliRunner().invoke(_group_raising(KeyboardInterrupt()), ["boom"])
     assert aborted.exit_code == 1 and "Aborted!" in aborted.stderr
 

@@ -4,8 +4,9 @@
 inside :func:`reporting_errors`, through the click classes below: a :class:`~curriculum_contract.ContractError`
 exits with its ``exit_code`` after ``<program>: error: <reason>`` on stderr (its details on the next lines);
 any other exception is a bug: ``<program>: error: internal error: <Type>: <message>``, the traceback as
-details, exit 1. Never a bare traceback. click's own usage errors keep click's handling (exit 2), and
-Ctrl-C stays click's ``Abort``. A reader that closed stdout early (``history | head -1``) is not a bug: the
+details, exit 1. Never a bare traceback. click's own errors (a usage error: exit 2) get the same first line,
+``<program>: error: <click's message>``, with the usage and the ``--help`` hint under it; ``--help`` and
+Ctrl-C stay click's. A reader that closed stdout early (``history | head -1``) is not a bug: the
 command stops quietly with :data:`STDOUT_CLOSED` (141, what a shell reports for ``yes | head``), no message.
 """
 
@@ -83,8 +84,10 @@ def reporting_errors(program: str, *, show_details: bool = True) -> Iterator[Non
     """
     try:
         yield
-    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+    except (click.exceptions.Exit, click.exceptions.Abort):
         raise
+    except click.ClickException as error:
+        fail(program, error.exit_code, one_line(error.format_message()), _usage(error))
     except ContractError as error:
         fail(program, exit_code_for(error), error.reason, _details(error, error.details) if show_details else "")
     except Exception as error:  # a bug, wherever it is: one line, then the traceback
@@ -92,6 +95,15 @@ def reporting_errors(program: str, *, show_details: bool = True) -> Iterator[Non
             stop_if_stdout_closed()  # its reader stopped reading: not a bug (a pipe to a child still is one)
         reason = f"internal error: {type(error).__name__}: {one_line(str(error))}"
         fail(program, CommandExit.INTERNAL, reason, _details(error, traceback.format_exc()))
+
+
+def _usage(error: click.ClickException) -> str:
+    """What click shows above and below its message: the usage line and where to find help."""
+    ctx = getattr(error, "ctx", None)
+    if ctx is None:
+        return ""
+    flag = ctx.help_option_names[0] if ctx.help_option_names else "--help"
+    return f"{ctx.get_usage()}\nTry '{ctx.command_path} {flag}' for help."
 
 
 def _show_details(ctx: click.Context) -> bool:
@@ -116,6 +128,12 @@ class ReportingGroup(click.Group):
 
     program = "curriculum-contract"
     command_class = ReportingCommand
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        with reporting_errors(self.program):  # the group's own options (a subcommand's are parsed in invoke)
+            return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx: click.Context) -> Any:
         with reporting_errors(self.program):

@@ -347,3 +347,19 @@ def test_a_broken_pipe_that_is_not_stdout_is_still_a_bug(capsys: pytest.CaptureF
         raise BrokenPipeError(32, "Broken pipe")  # e.g. writing to a child that exited; stdout is fine
     assert done.value.code == 1
     assert capsys.readouterr().err.startswith("curriculum-contract: error: internal error: BrokenPipeError: ")
+
+
+def test_a_usage_error_of_click_has_the_error_line_of_every_other_failure() -> None:
+    """Unknown option, bad value, unknown command: `curriculum-contract: error: <click's message>` first."""
+    from curriculum_contract._cli import main
+
+    for args, reason in (
+        (["history", "--bogus"], "No such option '--bogus'"),
+        (["simulate", "--curriculum", ".", "--out", "o", "--subjects", "0"], "Invalid value for '--subjects'"),
+        (["nosuch"], "No such command 'nosuch'"),
+        (["--bogus"], "No such option '--bogus'"),
+    ):
+        result = CliRunner().invoke(main, args, prog_name="curriculum-contract", catch_exceptions=False)
+        assert result.exit_code == CommandExit.USAGE == 2, (args, result.output)
+        assert result.stdout == "" and result.stderr.startswith(f"curriculum-contract: error: {reason}"), result.stderr
+        assert "Usage: curriculum-contract" in result.stderr

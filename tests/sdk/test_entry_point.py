@@ -293,3 +293,24 @@ def test_an_installed_console_script(tmp_path: Path) -> None:
         assert noise in text(completed.stderr)
     enrolled = program.run("init")
     assert enrolled.returncode == 0 and json.loads(enrolled.stdout)["stage"]["name"] == "stage_a"
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["run", "--bogus"], "No such option '--bogus'"),
+        (["run"], "Missing option '--path'"),
+        (["nosuch"], "No such command 'nosuch'"),
+        (["--bogus"], "No such option '--bogus'"),
+        (["simulate", "--out", "x", "--subjects", "0"], "Invalid value for '--subjects': 0 is not in the range x>=1"),
+    ],
+)
+def test_a_usage_error_of_click_has_the_contract_error_line(
+    noisy: CurriculumProgram, args: list[str], reason: str
+) -> None:
+    """contract.md section 4: exit 2, stdout empty, and `curriculum: error: <reason>` for the launcher to show."""
+    completed = noisy.run(*args)
+    assert completed.returncode == ExitCode.USAGE == 2 and completed.stdout == b""
+    errors = [line for line in text(completed.stderr).splitlines() if line.startswith("curriculum: error: ")]
+    assert errors and errors[0].startswith(f"curriculum: error: {reason}"), text(completed.stderr)
+    assert "Usage: curriculum" in text(completed.stderr)  # click's usage stays under it, as details
