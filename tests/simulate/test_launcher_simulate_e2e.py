@@ -49,3 +49,14 @@ def test_a_stricter_threshold_graduates_later_than_the_previous_commit(tmp_path:
     assert after == "" or int(after) > int(before), rows
     assert row["ci_low"] != "" or "unbounded" in row["note"] or "no interval" in row["note"], rows
     assert (out / "A" / "summary.csv").is_file() and (out / "B" / "summary.csv").is_file()
+    # The curriculum's env has no matplotlib: the plots are drawn on this side, and it says where the results are.
+    assert (out / "A" / "time_to_stage.png").is_file() and (out / "comparison.png").is_file()
+    assert f"results in {out}" in done.stdout and "plot skipped" not in done.stdout
+
+    # The same --out again, without --compare: that run's files only, none of the comparison's.
+    again = [arg for arg in args if arg not in ("--compare", "HEAD~1")]
+    done = subprocess.run([sys.executable, "-c", code, *again], capture_output=True, text=True, check=False,
+                          env={**os.environ}, timeout=1500)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    left = {path.name for path in out.iterdir()}
+    assert {"run.json", "summary.csv", "time_to_stage.png"} <= left and not {"A", "B", "comparison.csv"} & left

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from curriculum_contract.sdk import Criteria, CurriculumSpec, metric
 from curriculum_contract.sdk.metrics import fraction_correct_easy, load_trials, trial_count
+from curriculum_contract.simulate import LEARNERS, Learner
 
 
 class TinyMetrics(Metrics):
@@ -40,3 +41,21 @@ def spec(threshold: float) -> CurriculumSpec:
     curriculum = create_curriculum("Tiny", "1.0.0", (TinyTask,))()
     curriculum.add_stage_transition(training, trained, {0.8: to_trained_080, 0.95: to_trained_095}[threshold])
     return CurriculumSpec(trainer=Trainer(curriculum), metrics=compute_metrics, version=f"1.0.0+t{threshold}")
+
+
+class _FailsOnSecondSession:
+    """The built-in two-alternative learner, except that its second session raises: a run that fails after
+    it kept some sessions."""
+
+    def __init__(self, learner: Learner) -> None:
+        self.learner, self.sessions = learner, 0
+
+    def run_session(self, parameters: dict) -> object:
+        self.sessions += 1
+        if self.sessions == 2:
+            raise RuntimeError("the learner broke on its second session")
+        return self.learner.run_session(parameters)
+
+
+def failing_learner(subject_id: str, rng: object, parameters: object) -> _FailsOnSecondSession:
+    return _FailsOnSecondSession(LEARNERS["two_afc"](subject_id, rng, parameters))

@@ -15,23 +15,28 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .._cli_errors import ReportingCommand
 from ._bootstrap import ensure_environment
-from ._errors import ProcessFailed, tail_text
+from ._errors import InvalidArgument, ProcessFailed, tail_text
 from ._locate import locate_curriculum
 from ._process import clean_environment
 from ._versions import other_version
 
+if TYPE_CHECKING:
+    from ..simulate._results import ExperimentResults
+
 logger = logging.getLogger(__name__)
 _FORWARDED = ("subjects", "sessions", "learner", "seed", "learning_rate", "variability", "plateau", "forgetting",
-              "motivation", "curriculum_name", "no_plot")  # fmt: skip
+              "motivation", "curriculum_name", "no_plot", "workers", "keep_sessions", "opt")  # fmt: skip
+_NOTE = "note: "
 
 
-def run_simulation(checkout: Path, out: Path, arguments: Sequence[str]) -> Path:
-    """Bootstrap ``checkout``'s environment and run its ``curriculum simulate --out OUT ...``; returns OUT."""
+def run_simulation(checkout: Path, out: Path, arguments: Sequence[str]) -> list[str]:
+    """Bootstrap ``checkout``'s environment and run its ``curriculum simulate --out OUT ...``; its notes."""
     location = locate_curriculum(checkout, allow_dirty=True)
     executable = ensure_environment(location, progress=lambda line: logger.info("uv: %s", line))
     argv = [str(executable), "simulate", "--out", str(out), *arguments]
@@ -49,27 +54,50 @@ def run_simulation(checkout: Path, out: Path, arguments: Sequence[str]) -> Path:
             child_exit_code=done.returncode,
             stderr_tail=tail_text(done.stderr),
         )
-    return out
+    return [line.removeprefix(_NOTE) for line in done.stdout.splitlines() if line.startswith(_NOTE)]
+
+
+def _results(out: Path, notes: list[str], *, plot: bool) -> ExperimentResults:
+    """The results a run left in ``out``; their plot drawn here when the curriculum's env could not draw it."""
+    from ..simulate._output import PLOT_FILE, optional_missing, read_results
+
+    results = read_results(out)
+    if plot and not (out / PLOT_FILE).exists() and not optional_missing("matplotlib"):
+        from ..simulate._plot import plot_survival
+
+        plot_survival([("", results)], out / PLOT_FILE)
+        notes[:] = [note for note in notes if not note.startswith("plot skipped")]
+    return results
 
 
 def simulate_versions(
     checkout: Path, out: Path, arguments: Sequence[str], compare: str | None, *, resamples: int, seed: int
 ) -> str:
     """Run the simulation (and the other version's); the text summary to print."""
-    from ..simulate._output import read_results, write_comparison
+    from ..simulate._out_dir import VERSION_DIRECTORIES, OutputDirectory
+    from ..simulate._output import write_comparison
     from ..simulate._report import format_comparison, format_summary
 
+    plot = "--no-plot" not in arguments
+    keep = compare is None and "--keep-sessions" in arguments  # a comparison keeps them in A/ and B/
+    directory = OutputDirectory.prepare(out, InvalidArgument, keep_sessions=keep)
     if compare is None:
-        return format_summary(read_results(run_simulation(checkout, out, arguments)))
-    with tempfile.TemporaryDirectory(prefix="curriculum-compare-") as scratch:
-        other, label = other_version(checkout, compare, Path(scratch), option="--compare")
-        a = read_results(run_simulation(other, out / "A", arguments))
-    b = read_results(run_simulation(checkout, out / "B", arguments))
-    labels = (label, f"{checkout} (working tree)")
-    table, _written, notes = write_comparison(a, b, out, labels=labels, resamples=resamples, seed=seed)
-    text = f"A = {labels[0]}\n" + format_summary(a) + f"\nB = {labels[1]}\n" + format_summary(b)
-    text += "\n" + format_comparison(table)
-    return text + "".join(f"note: {note}\n" for note in notes)
+        notes = run_simulation(checkout, out, arguments)
+        text = format_summary(_results(out, notes, plot=plot))
+        directory.remove_versions()
+    else:
+        with tempfile.TemporaryDirectory(prefix="curriculum-compare-") as scratch:
+            other, label = other_version(checkout, compare, Path(scratch), option="--compare")
+            notes = run_simulation(other, out / "A", arguments)
+        notes += run_simulation(checkout, out / "B", arguments)
+        a, b = _results(out / "A", notes, plot=plot), _results(out / "B", notes, plot=plot)
+        labels = (label, str(checkout))
+        table, written, more = write_comparison(a, b, out, labels=labels, resamples=resamples, seed=seed)
+        directory.remove_stale([*written, *VERSION_DIRECTORIES])
+        text = f"A = {labels[0]}\n" + format_summary(a) + f"\nB = {labels[1]}\n" + format_summary(b)
+        text += "\n" + format_comparison(table)
+        notes += more
+    return text + "".join(f"{_NOTE}{note}\n" for note in dict.fromkeys(notes)) + f"results in {out}\n"
 
 
 @click.command(cls=ReportingCommand)
@@ -88,15 +116,19 @@ def simulate_versions(
 @click.option("--resamples", type=click.IntRange(min=100), default=2000, show_default=True, help="Bootstrap.")
 @click.option("--curriculum-name", help="Which curriculum, when the program holds several.")
 @click.option("--no-plot", is_flag=True, help="Tables only.")
+@click.option("--workers", type=click.IntRange(min=1), help="Processes [default: one per core; 1: in-process].")
+@click.option("--keep-sessions", is_flag=True, help="Keep every session's data directory (OUT/sessions).")
+@click.option("--opt", multiple=True, metavar="KEY=VALUE", help="Passed to the metrics function.")
 def simulate(checkout: Path, compare: str | None, out: Path, resamples: int, **options: object) -> None:
     """Simulate a curriculum on model learners in its own env; --compare another version (docs/simulate.md)."""
     arguments: list[str] = []
     for name in _FORWARDED:
         value = options.get(name)
         flag = "--curriculum" if name == "curriculum_name" else f"--{name.replace('_', '-')}"
-        if value is True:
-            arguments.append(flag)
-        elif value is not None and value is not False:
-            arguments += [flag, str(value)]
+        for given in value if isinstance(value, tuple) else (value,):
+            if given is True:
+                arguments.append(flag)
+            elif given is not None and given is not False:
+                arguments += [flag, str(given)]
     seed = int(options["seed"])  # type: ignore[call-overload]
     click.echo(simulate_versions(checkout, out.resolve(), arguments, compare, resamples=resamples, seed=seed), nl=False)

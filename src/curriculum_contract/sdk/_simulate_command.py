@@ -8,6 +8,7 @@ earlier run of the same population (another version of the curriculum run by its
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -63,6 +64,7 @@ def simulate_command(
         """Train a seeded population of model learners on the curriculum; sessions to each stage (docs/simulate.md)."""
         from ..simulate._experiment import Experiment
         from ..simulate._learners import LearnerParameters
+        from ..simulate._out_dir import SESSIONS_DIRECTORY, OutputDirectory
         from ..simulate._output import read_results, write_comparison, write_results
         from ..simulate._report import format_comparison, format_summary
 
@@ -73,22 +75,25 @@ def simulate_command(
         except ValueError as error:
             raise UsageError(f"--{str(error).split()[2].replace('_', '-')}: {error}") from None
         with guarded_stdout() as stdout:
+            directory = OutputDirectory.prepare(out, UsageError, keep_sessions=keep_sessions)
             earlier = read_results(compare_dir) if compare_dir is not None else None
             spec = select(load(), name)
-            kept = out / "sessions" if keep_sessions else None
-            experiment = Experiment(
-                spec, learner, subjects, sessions, seed, parameters, opts=opts, keep_sessions=kept, workers=workers
-            )
-            results = experiment.run().results()
-            _written, notes = write_results(results, out, plot=not no_plot)
+            with directory.keeping_sessions() if keep_sessions else contextlib.nullcontext() as kept:
+                experiment = Experiment(
+                    spec, learner, subjects, sessions, seed, parameters, opts=opts, keep_sessions=kept, workers=workers
+                )
+                results = experiment.run().results()
+            also = [out / SESSIONS_DIRECTORY] if keep_sessions else []
+            written, notes = write_results(results, out, plot=not no_plot, also=also)
             text = format_summary(results)
             if earlier is not None:
                 labels = (str(compare_dir), str(out))
-                table, _paths, more = write_comparison(
+                table, paths, more = write_comparison(
                     earlier, results, out, labels=labels, resamples=resamples, seed=seed
                 )
-                notes += more
+                written, notes = written + paths, notes + more
                 text += f"\nA = {labels[0]}, B = {labels[1]}\n" + format_comparison(table)
+            directory.remove_stale(written)
             stdout.write(text + "".join(f"note: {note}\n" for note in notes) + f"results in {out}\n")
 
     return simulate

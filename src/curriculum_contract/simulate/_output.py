@@ -12,6 +12,7 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from ._results import RESULTS_FORMAT, ExperimentResults
 RUN_FILE = "run.json"
 TABLES = ("sessions", "stages", "summary", "survival")
 PLOT_FILE = "time_to_stage.png"
+COMPARISON_FILES = ("comparison.csv", "comparison.png")
 INSTALL_HINT = 'pip install "curriculum-contract[simulate]"'
 
 
@@ -31,10 +33,15 @@ def optional_missing(module: str) -> bool:
     return importlib.util.find_spec(module) is None
 
 
-def write_results(results: ExperimentResults, out: Path, *, plot: bool = True) -> tuple[list[Path], list[str]]:
-    """Write the tables (and the plot) into ``out``; the paths written and notes on what was skipped."""
+def write_results(
+    results: ExperimentResults, out: Path, *, plot: bool = True, also: Sequence[Path] = ()
+) -> tuple[list[Path], list[str]]:
+    """Write the tables (and the plot) into ``out``; the paths written and notes on what was skipped.
+
+    ``also``: what else in ``out`` belongs to this run (the kept sessions), listed in ``run.json`` with the rest.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    written, notes = [], []
+    written, notes = list(also), []
     parquet = not optional_missing("pyarrow")
     for name in TABLES:
         table: pd.DataFrame = getattr(results, name)
@@ -62,6 +69,7 @@ def _write_parquet(table: pd.DataFrame, path: Path) -> Path:
     os.close(handle)
     try:
         table.to_parquet(temporary, index=False)
+        os.chmod(temporary, 0o644)  # mkstemp's is private; a table is as readable as the CSV next to it
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -111,12 +119,12 @@ def write_comparison(
     out.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
     table.to_csv(buffer, index=False)
-    written, notes = [write_text_atomic(out / "comparison.csv", buffer.getvalue())], []
+    written, notes = [write_text_atomic(out / COMPARISON_FILES[0], buffer.getvalue())], []
     if optional_missing("matplotlib"):
         notes.append(f"comparison plot skipped: matplotlib is not installed ({INSTALL_HINT})")
     else:
         from ._plot import plot_survival
 
         title = f"{a.description['curriculum']}: time to stage, A = {labels[0]} (solid), B = {labels[1]} (dashed)"
-        written.append(plot_survival([("A", a), ("B", b)], out / "comparison.png", title=title))
+        written.append(plot_survival([("A", a), ("B", b)], out / COMPARISON_FILES[1], title=title))
     return table, written, notes

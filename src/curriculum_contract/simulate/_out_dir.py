@@ -1,0 +1,102 @@
+"""The ``--out`` directory of a simulation: checked before anything runs, and left holding this run only.
+
+A run may write into a new directory, an empty one, or one that holds results of an earlier run (the names
+below, and hidden files); anything else there is refused up front (exit 2) and never touched. After the run
+has written its results, the result files of the earlier run that this one did not write are removed, so
+the directory never mixes two runs: a table, a plot or a comparison from before. The kept sessions
+(``--keep-sessions``) are written into a hidden directory first and replace ``sessions/`` only when the run
+succeeded; an earlier ``sessions/`` is removed only when that run's ``run.json`` lists it as its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._output import COMPARISON_FILES, PLOT_FILE, RUN_FILE, TABLES
+
+SESSIONS_DIRECTORY = "sessions"
+#: Where ``curriculum-contract simulate --compare`` keeps the runs of the two versions.
+VERSION_DIRECTORIES = ("A", "B")
+RESULT_FILES = frozenset(
+    {RUN_FILE, PLOT_FILE, *COMPARISON_FILES, *(f"{table}.{kind}" for table in TABLES for kind in ("csv", "parquet"))}
+)
+_RESULT_NAMES = RESULT_FILES | {SESSIONS_DIRECTORY, *VERSION_DIRECTORIES}
+
+
+@dataclass(frozen=True)
+class OutputDirectory:
+    """A checked ``--out`` directory and the names its earlier run's ``run.json`` lists as its own."""
+
+    path: Path
+    claimed: frozenset[str]
+
+    @classmethod
+    def prepare(cls, path: Path, error: Callable[[str], Exception], *, keep_sessions: bool = False) -> OutputDirectory:
+        """Create ``path`` if missing; ``error(reason)`` raised when it cannot hold this run's results."""
+        if path.exists() and not path.is_dir():
+            raise error(f"--out {path}: exists and is not a directory")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            names = os.listdir(path)
+        except OSError as problem:
+            raise error(f"--out {path}: cannot create or list the directory: {problem.strerror or problem}") from None
+        foreign = sorted(name for name in names if name not in _RESULT_NAMES and not name.startswith("."))
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise error(f"--out {path}: holds files a simulation does not write ({shown}): choose a new or empty one")
+        directory = cls(path, _claimed(path))
+        if keep_sessions and (path / SESSIONS_DIRECTORY).exists() and SESSIONS_DIRECTORY not in directory.claimed:
+            raise error(
+                f"--out {path}: its {SESSIONS_DIRECTORY}/ is not listed by a {RUN_FILE} of a simulation: "
+                "move it away or choose another --out"
+            )
+        return directory
+
+    @contextmanager
+    def keeping_sessions(self) -> Iterator[Path]:
+        """A new hidden directory for the sessions; it becomes ``sessions/`` when the block succeeds."""
+        staging = Path(tempfile.mkdtemp(prefix=f".{SESSIONS_DIRECTORY}-", dir=self.path))
+        try:
+            yield staging
+            self._remove_claimed(SESSIONS_DIRECTORY)
+            staging.rename(self.path / SESSIONS_DIRECTORY)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def remove_stale(self, written: Iterable[Path | str]) -> None:
+        """Remove the result files (and claimed sessions) the earlier run left and this one did not write."""
+        kept = {Path(name).name for name in written}
+        for name in sorted(RESULT_FILES - kept):
+            (self.path / name).unlink(missing_ok=True)
+        if SESSIONS_DIRECTORY not in kept:
+            self._remove_claimed(SESSIONS_DIRECTORY)
+
+    def remove_versions(self) -> None:
+        """Remove the A/ and B/ of an earlier comparison (what else is in them is left, with them)."""
+        for name in VERSION_DIRECTORIES:
+            version = self.path / name
+            if (version / RUN_FILE).is_file():
+                OutputDirectory(version, _claimed(version)).remove_stale(())
+                with contextlib.suppress(OSError):  # not empty: what else is in it is not ours
+                    version.rmdir()
+
+    def _remove_claimed(self, name: str) -> None:
+        if name in self.claimed:
+            shutil.rmtree(self.path / name, ignore_errors=True)
+
+
+def _claimed(path: Path) -> frozenset[str]:
+    """The names ``path/run.json`` lists as its run's files (none when it is missing or unreadable)."""
+    try:
+        files = json.loads((path / RUN_FILE).read_text(encoding="utf-8")).get("files", [])
+        return frozenset(name for name in files if isinstance(name, str))
+    except (OSError, ValueError, AttributeError):
+        return frozenset()

@@ -1,0 +1,110 @@
+"""``--out``: refused before training when it cannot hold results; a re-run leaves that run's files only."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from tiny_curriculum import spec
+
+from curriculum_contract.sdk._app import make_cli
+
+SMALL = ["--subjects", "3", "--sessions", "4", "--seed", "1", "--workers", "1"]
+
+
+def invoke(*args: str, threshold: float = 0.8) -> Result:
+    return CliRunner().invoke(make_cli(lambda: {"Tiny": spec(threshold)}), ["simulate", *SMALL, *args])
+
+
+def names(directory: Path) -> set[str]:
+    return {path.name for path in directory.iterdir()}
+
+
+def test_an_out_that_is_a_file_is_a_usage_error_before_any_training(tmp_path: Path) -> None:
+    taken = tmp_path / "results.txt"
+    taken.write_text("mine\n")
+    result = invoke("--out", str(taken), "--learner", "tiny_curriculum:does_not_exist")
+    # exit 2 naming --out, not the learner's error: the directory is checked first, and the file is untouched
+    assert result.exit_code == 2, result.output
+    assert f"curriculum: error: --out {taken}: exists and is not a directory" in result.output
+    assert taken.read_text() == "mine\n"
+    below = invoke("--out", str(taken / "sub"))
+    assert below.exit_code == 2 and f"--out {taken / 'sub'}: cannot create or list the directory" in below.output
+
+
+def test_an_out_holding_other_files_is_refused_and_left_alone(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    out.mkdir()
+    (out / "notes.txt").write_text("a scientist's notes\n")
+    (out / "sessions.csv").write_text("not ours either\n")
+    result = invoke("--out", str(out))
+    assert result.exit_code == 2 and "holds files a simulation does not write (notes.txt)" in result.output
+    assert names(out) == {"notes.txt", "sessions.csv"} and (out / "sessions.csv").read_text() == "not ours either\n"
+
+
+def test_a_rerun_replaces_the_earlier_results_and_leaves_none_of_them(tmp_path: Path) -> None:
+    out, earlier = tmp_path / "out", tmp_path / "earlier"
+    assert invoke("--out", str(earlier)).exit_code == 0
+    first = invoke("--out", str(out), "--compare", str(earlier), "--resamples", "100", "--keep-sessions")
+    assert first.exit_code == 0, first.output
+    assert {"comparison.csv", "comparison.png", "time_to_stage.png", "sessions"} <= names(out)
+    assert len(list((out / "sessions").iterdir())) == 3 * 4
+    second = invoke("--out", str(out), "--no-plot")
+    assert second.exit_code == 0, second.output
+    left = names(out)
+    assert not {"comparison.csv", "comparison.png", "time_to_stage.png", "sessions"} & left, left
+    assert {"run.json", "sessions.csv", "stages.csv", "summary.csv", "survival.csv"} <= left
+    assert set(json.loads((out / "run.json").read_text())["files"]) == left - {"run.json"}
+
+
+def test_kept_sessions_of_a_rerun_replace_the_earlier_ones(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("--out", str(out), "--keep-sessions").exit_code == 0
+    again = CliRunner().invoke(
+        make_cli(lambda: {"Tiny": spec(0.8)}),
+        ["simulate", "--subjects", "2", "--sessions", "2", "--workers", "1", "--out", str(out), "--keep-sessions"],
+    )
+    assert again.exit_code == 0, again.output
+    assert len(list((out / "sessions").iterdir())) == 2 * 2  # not the 12 of the first run among them
+    assert "sessions" in json.loads((out / "run.json").read_text())["files"]
+    assert not [name for name in names(out) if name.startswith(".")], "no staging directory is left"
+
+
+def test_a_sessions_folder_no_run_claims_is_never_removed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "sessions" / "M1_2026-11-30").mkdir(parents=True)
+    (out / "sessions" / "M1_2026-11-30" / "trials.csv").write_text("real data\n")
+    refused = invoke("--out", str(out), "--keep-sessions")
+    assert refused.exit_code == 2 and "sessions/ is not listed by a run.json" in refused.output
+    assert invoke("--out", str(out)).exit_code == 0
+    assert (out / "sessions" / "M1_2026-11-30" / "trials.csv").read_text() == "real data\n"
+
+
+def test_a_failed_run_keeps_the_earlier_results_and_its_sessions(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("--out", str(out), "--keep-sessions").exit_code == 0
+    before = {path.relative_to(out): path.stat().st_mtime_ns for path in out.rglob("*")}
+    failed = invoke("--out", str(out), "--keep-sessions", "--learner", "tiny_curriculum:failing_learner")
+    assert failed.exit_code == 5, failed.output
+    assert {path.relative_to(out): path.stat().st_mtime_ns for path in out.rglob("*")} == before
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes")
+def test_the_tables_are_as_readable_as_any_file(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    assert invoke("--out", str(tmp_path / "out")).exit_code == 0
+    assert oct((tmp_path / "out" / "sessions.parquet").stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_the_launcher_side_checks_out_before_it_builds_an_environment(tmp_path: Path) -> None:
+    """`curriculum-contract simulate`: exit 2 for --out, before the curriculum is even located (else exit 3)."""
+    from curriculum_contract._cli import main
+
+    taken = tmp_path / "results.txt"
+    taken.write_text("mine\n")
+    args = ["simulate", "--curriculum", str(tmp_path / "no-such-curriculum"), "--out", str(taken)]
+    result = CliRunner().invoke(main, args, prog_name="curriculum-contract")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"curriculum-contract: error: --out {taken}: exists and is not a directory")
+    assert taken.read_text() == "mine\n"
