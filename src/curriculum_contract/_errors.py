@@ -18,7 +18,7 @@ from this tree and checked by tests/test_errors.py)::
     │   ├── OutputError           (RuntimeError)      (6)  the curriculum broke the contract
     │   └── LoadError             (ImportError)       (7)  the curriculum's code cannot be loaded
     ├── AdapterError          launcher_adapter        (1)  `launch | enroll | history`
-    │   ├── InvalidArgument       (ValueError)        (2)  a path or id not valid UTF-8, an option the dialect lacks
+    │   ├── InvalidArgument       (ValueError)        (2)  not UTF-8, a bad --compare rev or --out, a dialect gap
     │   ├── CurriculumNotFound    (FileNotFoundError) (3)  no such directory, no pyproject.toml, no uv.lock
     │   ├── SubmoduleNotReady                         (4)  uninitialised, not at the recorded commit, dirty
     │   ├── BootstrapFailed                           (5)  uv missing, `uv sync` failed, no `curriculum` script

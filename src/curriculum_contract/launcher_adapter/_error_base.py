@@ -24,7 +24,8 @@ class AdapterError(ContractError):
 
 
 class InvalidArgument(AdapterError, ValueError):
-    """A path or identifier cannot be used (not valid UTF-8), or an option the dialect cannot express."""
+    """A path, identifier or option cannot be used: not valid UTF-8, a `--compare` revision the repository
+    does not have, an `--out` that cannot hold results, an option the dialect cannot express."""
 
     exit_code = CommandExit.USAGE
 
