@@ -46,3 +46,13 @@ def test_a_missing_results_directory_and_bad_parameters_are_named(tmp_path: Path
     assert bad.exit_code == 2 and "--plateau" in bad.output
     unknown = invoke(0.8, "--out", str(tmp_path / "b"), "--learner", "nope")
     assert unknown.exit_code == 2 and "unknown learner 'nope'" in unknown.output
+
+
+def test_another_population_is_refused_before_anything_trains(tmp_path: Path) -> None:
+    """Exit 3 for the mismatch, not 5 for a learner that would fail on its second session: nothing ran."""
+    assert invoke(0.8, "--subjects", "2", "--sessions", "3", "--out", str(tmp_path / "a")).exit_code == 0
+    other = ["--subjects", "2", "--sessions", "3", "--seed", "9", "--out", str(tmp_path / "b")]
+    result = invoke(0.8, *other, "--compare", str(tmp_path / "a"), "--learner", "tiny_curriculum:failing_learner")
+    assert result.exit_code == 3, result.output
+    assert "field learner is 'two_afc' in A and 'tiny_curriculum:failing_learner' in B" in result.output
+    assert not (tmp_path / "b" / "run.json").exists()

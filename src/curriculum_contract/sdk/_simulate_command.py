@@ -62,6 +62,7 @@ def simulate_command(
         **learning: float | None,
     ) -> None:
         """Train a seeded population of model learners on the curriculum; sessions to each stage (docs/simulate.md)."""
+        from ..simulate._compare import check_same_population
         from ..simulate._experiment import Experiment
         from ..simulate._learners import LearnerParameters
         from ..simulate._out_dir import SESSIONS_DIRECTORY, OutputDirectory
@@ -82,6 +83,8 @@ def simulate_command(
                 experiment = Experiment(
                     spec, learner, subjects, sessions, seed, parameters, opts=opts, keep_sessions=kept, workers=workers
                 )
+                if earlier is not None:  # before training: a run of another population cannot be compared
+                    check_same_population(earlier.description, experiment.description())
                 results = experiment.run().results()
             also = [out / SESSIONS_DIRECTORY] if keep_sessions else []
             written, notes = write_results(results, out, plot=not no_plot, also=also)

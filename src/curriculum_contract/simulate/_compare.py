@@ -7,12 +7,20 @@ draw for both versions, the difference computed in each, a censored median count
 session (+inf). The interval is the 2.5th and 97.5th percentiles of those differences (actual resampled
 values, no interpolation); a bound that is infinite is reported null ("unbounded", the version's median is
 undefined in that many resamples), and the whole interval is null when more than 5 % of the resamples have
-both medians undefined.
+both medians undefined. ``ci_low_infinite`` / ``ci_high_infinite`` say which infinity a null bound stands for
+(``+inf``: B's median undefined in that many resamples, ``-inf``: A's).
+
+When one median is censored the difference is undefined (null) but bounded on one side: a censored median is
+beyond the M sessions simulated, so with B's censored ``B - A > M - median_A`` (``difference_more_than``), with
+A's ``B - A < median_B - M`` (``difference_less_than``). ``later`` is the version that reaches the stage later
+whenever the data determines it (``A``, ``B``, ``neither``); null when both medians are undefined.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,71 +44,114 @@ def _medians(values: np.ndarray, draws: np.ndarray) -> np.ndarray:
 
 
 def compare(a: ExperimentResults, b: ExperimentResults, *, resamples: int = RESAMPLES, seed: int = 0) -> pd.DataFrame:
-    """Per stage of A: both medians, their difference and its bootstrap interval, with the reasons for nulls."""
+    """Per stage of A: both medians, their difference (or its one-sided bound) and its bootstrap interval, with
+    the reasons for nulls."""
     _check_same_population(a, b)
     subjects = a.stages.drop_duplicates("subject")["subject"].tolist()
     order_b = b.stages.drop_duplicates("subject")["subject"].tolist()
     rng = np.random.default_rng([seed, 0xB007])
     draws = rng.integers(len(subjects), size=(resamples, len(subjects)))
     position_b = {subject: i for i, subject in enumerate(order_b)}
+    sessions = int(a.description["sessions"])
     rows = []
     for stage in a.description["stages"]:
         times_a = a.sessions_to_reach(stage)
         times_b = b.sessions_to_reach(stage) if stage in b.description["stages"] else np.full(len(subjects), np.inf)
         if stage in b.description["stages"]:
             times_b = times_b[[position_b[s] for s in subjects]]  # pair by subject id
-        rows.append(_compare_stage(stage, times_a, times_b, draws, resamples, seed))
+        rows.append(_compare_stage(stage, times_a, times_b, draws, sessions, seed))
     table = pd.DataFrame(rows)
-    return table.astype({column: "Int64" for column in ("median_a", "median_b")})
+    integers = ("median_a", "median_b", "difference_more_than", "difference_less_than")
+    return table.astype({column: "Int64" for column in integers})
 
 
 def _compare_stage(
-    stage: str, times_a: np.ndarray, times_b: np.ndarray, draws: np.ndarray, resamples: int, seed: int
+    stage: str, times_a: np.ndarray, times_b: np.ndarray, draws: np.ndarray, sessions: int, seed: int
 ) -> dict[str, object]:
     median_a, median_b = median_sessions(times_a), median_sessions(times_b)
-    both = math.isfinite(median_a) and math.isfinite(median_b)
-    notes = [f"A: median undefined ({int(np.isfinite(times_a).sum())} of {times_a.size} reached)"] * (
-        not math.isfinite(median_a)
-    ) + [f"B: median undefined ({int(np.isfinite(times_b).sum())} of {times_b.size} reached)"] * (
-        not math.isfinite(median_b)
-    )
+    defined_a, defined_b = math.isfinite(median_a), math.isfinite(median_b)
+    notes = [
+        f"{name}: median undefined ({int(np.isfinite(times).sum())} of {times.size} reached)"
+        for name, times, defined in (("A", times_a, defined_a), ("B", times_b, defined_b))
+        if not defined
+    ]
+    more_than = less_than = None
+    if defined_a and defined_b:
+        difference: float | None = median_b - median_a
+        later = "B" if difference > 0 else "A" if difference < 0 else "neither"
+    elif defined_a:  # B's median is beyond the M sessions: B - A > M - median_A
+        difference, later, more_than = None, "B", sessions - int(median_a)
+        notes.append(f"B later by more than {more_than} sessions (B's median is beyond the {sessions} simulated)")
+    elif defined_b:
+        difference, later, less_than = None, "A", int(median_b) - sessions
+        notes.append(f"B earlier by more than {-less_than} sessions (A's median is beyond the {sessions} simulated)")
+    else:
+        difference = later = None
+        notes.append(f"no sign can be given: both medians are beyond the {sessions} sessions simulated")
+    low, high, infinite, interval_notes = _interval(times_a, times_b, draws)
+    return {
+        "stage": stage,
+        "median_a": int(median_a) if defined_a else None,
+        "median_b": int(median_b) if defined_b else None,
+        "difference": difference,
+        "difference_more_than": more_than,
+        "difference_less_than": less_than,
+        "later": later,
+        "ci_low": low,
+        "ci_high": high,
+        "ci_low_infinite": infinite[0],
+        "ci_high_infinite": infinite[1],
+        "resamples": draws.shape[0],
+        "rule": BOOTSTRAP_RULE.format(resamples=draws.shape[0], seed=seed),
+        "note": "; ".join(notes + interval_notes),
+    }
+
+
+def _interval(
+    times_a: np.ndarray, times_b: np.ndarray, draws: np.ndarray
+) -> tuple[float | None, float | None, tuple[str | None, str | None], list[str]]:
+    """The bootstrap bounds (null when infinite or when there is no interval), which infinity each null bound
+    stands for, and the notes that say why."""
     boot_a, boot_b = _medians(times_a, draws), _medians(times_b, draws)
     with np.errstate(invalid="ignore"):
         differences = boot_b - boot_a  # inf - inf is nan: both undefined
     undefined = float(np.isnan(differences).mean())
-    low = high = None
     if undefined > MAX_UNDEFINED:
-        notes.append(f"no interval: both medians undefined in {undefined:.0%} of resamples")
-    else:
-        kept = differences[~np.isnan(differences)]
-        bounds = np.quantile(kept, [0.025, 0.975], method="inverted_cdf")
-        low, high = (float(x) if math.isfinite(x) else None for x in bounds)
-        for name, value, raw in (("lower", low, bounds[0]), ("upper", high, bounds[1])):
-            if value is None:
-                share = float(np.isinf(kept).mean())
-                side = "A" if raw < 0 else "B"
-                notes.append(f"{name} bound unbounded: {side}'s median undefined in {share:.0%} of resamples")
-    return {
-        "stage": stage,
-        "median_a": None if math.isnan(median_a) else int(median_a),
-        "median_b": None if math.isnan(median_b) else int(median_b),
-        "difference": median_b - median_a if both else None,
-        "ci_low": low,
-        "ci_high": high,
-        "resamples": resamples,
-        "rule": BOOTSTRAP_RULE.format(resamples=resamples, seed=seed),
-        "note": "; ".join(notes),
-    }
+        return None, None, (None, None), [f"no interval: both medians undefined in {undefined:.0%} of resamples"]
+    kept = differences[~np.isnan(differences)]
+    bounds = np.quantile(kept, [0.025, 0.975], method="inverted_cdf")
+    if np.isposinf(bounds[0]) or np.isneginf(bounds[1]):  # the whole interval is one infinity
+        side = "B" if bounds[0] > 0 else "A"
+        share = float((kept == bounds[0]).mean())
+        sign = "+inf" if bounds[0] > 0 else "-inf"
+        note = f"both bounds {sign} (unbounded): {side}'s median undefined in {share:.0%} of resamples, "
+        note += f"{side} later in them"
+        return None, None, (sign, sign), [note]
+    notes, infinite = [], []
+    for name, raw in (("lower", bounds[0]), ("upper", bounds[1])):
+        if math.isfinite(raw):
+            infinite.append(None)
+            continue
+        side = "A" if raw < 0 else "B"
+        share = float((kept == raw).mean())
+        infinite.append("-inf" if raw < 0 else "+inf")
+        notes.append(f"{name} bound unbounded: {side}'s median undefined in {share:.0%} of resamples")
+    low, high = (float(x) if math.isfinite(x) else None for x in bounds)
+    return low, high, (infinite[0], infinite[1]), notes
+
+
+def check_same_population(a: Mapping[str, Any], b: Mapping[str, Any]) -> None:
+    """Two runs' ``run.json`` descriptions must be of one seeded population: learner, parameters, subjects,
+    sessions, seed (checked before a run trains, against the results it will be compared with)."""
+    for key in ("learner", "parameters", "subjects", "sessions", "seed"):
+        if a.get(key) != b.get(key):
+            raise ResultsUnreadable(
+                f"the two results are of different populations: field {key} is {a.get(key)!r} in A and "
+                f"{b.get(key)!r} in B"
+            )
 
 
 def _check_same_population(a: ExperimentResults, b: ExperimentResults) -> None:
-    """Both runs must be the same seeded population: same learner, parameters, subjects, sessions, seed."""
-    keys = ("learner", "parameters", "subjects", "sessions", "seed")
-    for key in keys:
-        if a.description.get(key) != b.description.get(key):
-            raise ResultsUnreadable(
-                f"the two results are of different populations: field {key} is "
-                f"{a.description.get(key)!r} in A and {b.description.get(key)!r} in B"
-            )
+    check_same_population(a.description, b.description)
     if set(a.stages["subject"]) != set(b.stages["subject"]):
         raise ResultsUnreadable("the two results are of different populations: their subject ids differ")

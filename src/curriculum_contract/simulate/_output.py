@@ -126,5 +126,5 @@ def write_comparison(
         from ._plot import plot_survival
 
         title = f"{a.description['curriculum']}: time to stage, A = {labels[0]} (solid), B = {labels[1]} (dashed)"
-        written.append(plot_survival([("A", a), ("B", b)], out / COMPARISON_FILES[1], title=title))
+        written.append(plot_survival([("A", a), ("B", b)], out / COMPARISON_FILES[1], title=title, comparison=table))
     return table, written, notes

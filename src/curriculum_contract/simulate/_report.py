@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from ._results import ExperimentResults
 
 
 def _cell(value: object) -> str:
-    return "-" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    return "-" if _null(value) else str(value)
 
 
 def format_summary(results: ExperimentResults) -> str:
@@ -29,15 +31,52 @@ def format_summary(results: ExperimentResults) -> str:
 
 
 def format_comparison(table: pd.DataFrame) -> str:
-    """Per stage: the two medians, B - A and its interval, and the reasons for any null."""
+    """Per stage: the two medians, B - A (``>+12`` when only B's median is censored) and its interval, and the
+    reasons for any null."""
     lines = [f"{'stage':<36} {'A':>5} {'B':>5} {'B-A':>6}  95% CI"]
-    for row in table.itertuples():
-        interval = f"[{_cell(row.ci_low)}, {_cell(row.ci_high)}]"
-        note = f"  ({row.note})" if row.note else ""
+    for row in table.to_dict("records"):
+        note = f"  ({row['note']})" if row["note"] else ""
         lines.append(
-            f"{row.stage:<36} {_cell(row.median_a):>5} {_cell(row.median_b):>5} {_cell(row.difference):>6}  "
-            f"{interval}{note}"
+            f"{row['stage']:<36} {_cell(row['median_a']):>5} {_cell(row['median_b']):>5} {difference_text(row):>6}  "
+            f"{interval_text(row)}{note}"
         )
     if len(table):
         lines.append(f"(B - A > 0: B reaches the stage later; {table['rule'].iloc[0]})")
     return "\n".join(lines) + "\n"
+
+
+def difference_text(row: Mapping[str, object]) -> str:
+    """B - A of a row of ``compare`` as the terminal and the plot show it: ``+3``, ``>+12`` or ``<-5`` when one
+    median is censored, ``-`` when neither is defined."""
+    if not _null(row["difference"]):
+        return _signed(row["difference"])
+    if not _null(row["difference_more_than"]):
+        return f">{_signed(row['difference_more_than'])}"
+    if not _null(row["difference_less_than"]):
+        return f"<{_signed(row['difference_less_than'])}"
+    return "-"
+
+
+def interval_text(row: Mapping[str, object]) -> str:
+    """The row's 95 % interval: ``[+1, +5]``, ``[+8, unbounded)``, ``(B censored)`` when both bounds are the
+    same infinity, ``-`` when there is none."""
+    low_infinite, high_infinite = row["ci_low_infinite"], row["ci_high_infinite"]
+    if not _null(low_infinite) and low_infinite == high_infinite:
+        return f"({'B' if low_infinite == '+inf' else 'A'} censored)"
+    if _null(low_infinite) and _null(high_infinite) and _null(row["ci_low"]):
+        return "-"
+    low = "(unbounded" if not _null(low_infinite) else f"[{_signed(row['ci_low'])}"
+    high = "unbounded)" if not _null(high_infinite) else f"{_signed(row['ci_high'])}]"
+    return f"{low}, {high}"
+
+
+def _null(value: object) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _signed(value: object) -> str:
+    """``+3``, ``-2``, ``0``: sessions are whole numbers (a float only if a table was built otherwise)."""
+    number = float(value)  # type: ignore[arg-type]
+    if not number:
+        return "0"
+    return f"{int(number):+d}" if number.is_integer() else f"{number:+.1f}"
