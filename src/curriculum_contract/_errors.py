@@ -60,7 +60,7 @@ details, exit 1 (:func:`exit_code_for`; the CLIs print through ``_cli_errors.rep
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class CommandExit(IntEnum):
@@ -114,6 +114,18 @@ class ContractError(Exception):
 
     def __str__(self) -> str:
         return self.reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its class and attributes, whatever its ``__init__`` takes: a simulation worker's error
+        reaches the parent process as itself (pickle would call ``__init__`` with the reason alone)."""
+        return _rebuilt, (type(self), self.args, self.__dict__)
+
+
+def _rebuilt(cls: type[ContractError], args: tuple[Any, ...], state: dict[str, Any]) -> ContractError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class DocumentInvalid(ContractError, ValueError):

@@ -103,7 +103,14 @@ class Experiment:
     def make_learner(self, index: int) -> Learner:
         """Subject ``index``'s learner: its generator depends only on the seed and the index."""
         rng = np.random.default_rng([self.seed, index])
-        return self.factory(self.subject_id(index), rng, self.parameters)
+        try:
+            return self.factory(self.subject_id(index), rng, self.parameters)
+        except Exception as error:
+            raise LearnerFailed(
+                f"learner {self.learner_name} could not make subject {self.subject_id(index)}: "
+                f"{type(error).__name__}: {error}",
+                traceback.format_exc(),
+            ) from error
 
     def run(self) -> Experiment:
         """Train every subject from enrollment (override to run another protocol); returns ``self``."""

@@ -1,0 +1,52 @@
+"""A learner's failure is the same typed, one-line error whether the subjects train in this process or in
+forked workers (an error must survive the trip back from a worker)."""
+
+import pickle
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from tiny_curriculum import spec
+
+from curriculum_contract.sdk._app import make_cli
+from curriculum_contract.sdk._trials import TrialsError
+from curriculum_contract.simulate import Experiment, LearnerFailed
+
+
+class _WrongColumns:
+    def run_session(self, parameters: dict) -> pd.DataFrame:
+        return pd.DataFrame({"foo": [1, 2]})
+
+
+def wrong_columns(subject_id: str, rng: object, parameters: object) -> _WrongColumns:
+    return _WrongColumns()
+
+
+def broken_factory(subject_id: str, rng: object, parameters: object) -> _WrongColumns:
+    raise ValueError("factory broken")
+
+
+def test_an_error_of_the_tree_pickles_as_itself() -> None:
+    error = TrialsError("sim-001/trials (in memory)", "missing required column(s) choice")
+    error.details = "the details"
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is TrialsError and str(again) == str(error) and again.exit_code == 3
+    assert (again.source, again.problem, again.details) == (error.source, error.problem, "the details")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_learner_with_the_wrong_columns_is_exit_3_with_any_number_of_workers(workers: str, tmp_path) -> None:
+    args = ["simulate", "--subjects", "3", "--sessions", "2", "--workers", workers, "--out", str(tmp_path / "o"),
+            "--learner", f"{__name__}:wrong_columns"]  # fmt: skip
+    result = CliRunner().invoke(make_cli(lambda: {"Tiny": spec(0.8)}), args)
+    assert result.exit_code == 3, result.output
+    [line] = [line for line in result.output.splitlines() if line.startswith("curriculum: error: ")]
+    assert "sim-001_session_001" in line and "missing required column(s)" in line and "internal" not in line
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_factory_that_raises_is_a_learner_failure_naming_the_subject(workers: int) -> None:
+    with pytest.raises(LearnerFailed) as caught:
+        Experiment(spec(0.8), learner=broken_factory, subjects=2, sessions=1, workers=workers).run()
+    assert "could not make subject sim-001: ValueError: factory broken" in str(caught.value)
+    assert caught.value.exit_code == 5 and "Traceback" in caught.value.details
