@@ -59,4 +59,13 @@ def test_a_stricter_threshold_graduates_later_than_the_previous_commit(tmp_path:
                           env={**os.environ}, timeout=1500)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     left = {path.name for path in out.iterdir()}
+    # An option the curriculum's program refuses is the user's mistake (exit 2), and a failed run creates nothing.
+    for wrong, reason in ((["--learner", "nope"], "unknown learner 'nope'"),
+                          (["--curriculum-name", "Nope"], "--curriculum-name 'Nope'")):  # fmt: skip
+        argv = [*again[:-4], "--out", str(tmp_path / "never"), *wrong]
+        done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False,
+                              env={**os.environ}, timeout=1500)  # fmt: skip
+        assert done.returncode == 2, done.stderr[-3000:]
+        assert done.stderr.startswith(f"curriculum-contract: error: {reason}"), done.stderr[-3000:]
+    assert not (tmp_path / "never").exists()
     assert {"run.json", "summary.csv", "time_to_stage.png"} <= left and not {"A", "B", "comparison.csv"} & left

@@ -30,7 +30,17 @@ def test_an_out_that_is_a_file_is_a_usage_error_before_any_training(tmp_path: Pa
     assert f"curriculum: error: --out {taken}: exists and is not a directory" in result.output
     assert taken.read_text() == "mine\n"
     below = invoke("--out", str(taken / "sub"))
-    assert below.exit_code == 2 and f"--out {taken / 'sub'}: cannot create or list the directory" in below.output
+    assert below.exit_code == 2 and f"--out {taken / 'sub'}: cannot be created: {taken} is not a directory" in (
+        below.output
+    )
+
+
+def test_a_run_that_fails_leaves_no_new_directory(tmp_path: Path) -> None:
+    for args, code in ((["--learner", "nope"], 2), (["--compare", str(tmp_path / "nowhere")], 3),
+                       (["--learner", "tiny_curriculum:failing_learner"], 5)):  # fmt: skip
+        result = invoke("--out", str(tmp_path / "new" / "out"), *args)
+        assert result.exit_code == code, (args, result.output)
+        assert not (tmp_path / "new").exists(), args
 
 
 def test_an_out_holding_other_files_is_refused_and_left_alone(tmp_path: Path) -> None:
@@ -41,6 +51,24 @@ def test_an_out_holding_other_files_is_refused_and_left_alone(tmp_path: Path) ->
     result = invoke("--out", str(out))
     assert result.exit_code == 2 and "holds files a simulation does not write (notes.txt)" in result.output
     assert names(out) == {"notes.txt", "sessions.csv"} and (out / "sessions.csv").read_text() == "not ours either\n"
+
+
+def test_files_with_result_names_but_no_run_json_are_not_taken_for_results(tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "comparison.csv").write_text("my own table\n")
+    result = invoke("--out", str(out))
+    assert result.exit_code == 2 and "holds comparison.csv but no run.json of a simulation's results" in result.output
+    assert names(out) == {"comparison.csv"} and (out / "comparison.csv").read_text() == "my own table\n"
+
+
+def test_no_plot_draws_no_comparison_either(tmp_path: Path) -> None:
+    assert invoke("--out", str(tmp_path / "a"), "--no-plot").exit_code == 0
+    result = invoke("--out", str(tmp_path / "b"), "--compare", str(tmp_path / "a"), "--resamples", "100", "--no-plot")
+    assert result.exit_code == 0, result.output
+    assert "comparison.csv" in names(tmp_path / "b") and not {"comparison.png", "time_to_stage.png"} & names(
+        tmp_path / "b"
+    )
 
 
 def test_a_rerun_replaces_the_earlier_results_and_leaves_none_of_them(tmp_path: Path) -> None:
@@ -75,10 +103,14 @@ def test_a_sessions_folder_no_run_claims_is_never_removed(tmp_path: Path) -> Non
     out = tmp_path / "out"
     (out / "sessions" / "M1_2026-11-30").mkdir(parents=True)
     (out / "sessions" / "M1_2026-11-30" / "trials.csv").write_text("real data\n")
-    refused = invoke("--out", str(out), "--keep-sessions")
+    alone = invoke("--out", str(out))
+    assert alone.exit_code == 2 and "holds sessions but no run.json" in alone.output
+    assert invoke("--out", str(out.parent / "results")).exit_code == 0
+    (out / "sessions").rename(out.parent / "results" / "sessions")  # beside an earlier run that kept none
+    refused = invoke("--out", str(out.parent / "results"), "--keep-sessions")
     assert refused.exit_code == 2 and "sessions/ is not listed by a run.json" in refused.output
-    assert invoke("--out", str(out)).exit_code == 0
-    assert (out / "sessions" / "M1_2026-11-30" / "trials.csv").read_text() == "real data\n"
+    assert invoke("--out", str(out.parent / "results")).exit_code == 0
+    assert (out.parent / "results" / "sessions" / "M1_2026-11-30" / "trials.csv").read_text() == "real data\n"
 
 
 def test_a_failed_run_keeps_the_earlier_results_and_its_sessions(tmp_path: Path) -> None:

@@ -25,7 +25,8 @@ class AdapterError(ContractError):
 
 class InvalidArgument(AdapterError, ValueError):
     """A path, identifier or option cannot be used: not valid UTF-8, a `--compare` revision the repository
-    does not have, an `--out` that cannot hold results, an option the dialect cannot express."""
+    does not have, an `--out` that cannot hold results, an option the curriculum's `simulate` refuses, an
+    option the dialect cannot express."""
 
     exit_code = CommandExit.USAGE
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .._cli_errors import ReportingCommand
+from ..sdk._errors import ExitCode
 from ._bootstrap import ensure_environment
 from ._errors import InvalidArgument, ProcessFailed, tail_text
 from ._locate import locate_curriculum
@@ -47,6 +48,11 @@ def run_simulation(checkout: Path, out: Path, arguments: Sequence[str]) -> list[
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         reason = next((line for line in lines if line.startswith("curriculum: error: ")), lines[-1] if lines else "")
+        if done.returncode == ExitCode.USAGE:  # the options given here, passed on as they are, were refused
+            reason = reason.removeprefix("curriculum: error: ")
+            if reason.startswith("--curriculum "):  # the program's --curriculum NAME is --curriculum-name here
+                reason = "--curriculum-name " + reason.removeprefix("--curriculum ")
+            raise InvalidArgument(reason, tail_text(done.stderr))
         raise ProcessFailed(
             f"`curriculum simulate` in {location.project_dir} exited {done.returncode}: "
             f"{reason.removeprefix('curriculum: error: ')}",
@@ -92,7 +98,7 @@ def simulate_versions(
         notes += run_simulation(checkout, out / "B", arguments)
         a, b = _results(out / "A", notes, plot=plot), _results(out / "B", notes, plot=plot)
         labels = (label, str(checkout))
-        table, written, more = write_comparison(a, b, out, labels=labels, resamples=resamples, seed=seed)
+        table, written, more = write_comparison(a, b, out, labels=labels, resamples=resamples, seed=seed, plot=plot)
         directory.remove_stale([*written, *VERSION_DIRECTORIES])
         text = f"A = {labels[0]}\n" + format_summary(a) + f"\nB = {labels[1]}\n" + format_summary(b)
         text += "\n" + format_comparison(table)

@@ -92,7 +92,7 @@ def simulate_command(
             if earlier is not None:
                 labels = (str(compare_dir), str(out))
                 table, paths, more = write_comparison(
-                    earlier, results, out, labels=labels, resamples=resamples, seed=seed
+                    earlier, results, out, labels=labels, resamples=resamples, seed=seed, plot=not no_plot
                 )
                 written, notes = written + paths, notes + more
                 text += f"\nA = {labels[0]}, B = {labels[1]}\n" + format_comparison(table)

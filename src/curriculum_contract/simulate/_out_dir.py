@@ -1,7 +1,8 @@
 """The ``--out`` directory of a simulation: checked before anything runs, and left holding this run only.
 
-A run may write into a new directory, an empty one, or one that holds results of an earlier run (the names
-below, and hidden files); anything else there is refused up front (exit 2) and never touched. After the run
+A run may write into a new directory (created only when the results are written), an empty one, or one that
+holds the results of an earlier run: its ``run.json`` (or A/ and B/ with theirs) and only the names below,
+hidden files aside. Anything else is refused up front (exit 2) and never touched. After the run
 has written its results, the result files of the earlier run that this one did not write are removed, so
 the directory never mixes two runs: a table, a plot or a comparison from before. The kept sessions
 (``--keep-sessions``) are written into a hidden directory first and replace ``sessions/`` only when the run
@@ -40,18 +41,26 @@ class OutputDirectory:
 
     @classmethod
     def prepare(cls, path: Path, error: Callable[[str], Exception], *, keep_sessions: bool = False) -> OutputDirectory:
-        """Create ``path`` if missing; ``error(reason)`` raised when it cannot hold this run's results."""
-        if path.exists() and not path.is_dir():
+        """Check that ``path`` can hold this run's results (it is created when they are written, so a run that
+        fails leaves no new directory); ``error(reason)`` raised when it cannot."""
+        if not path.exists():
+            _check_creatable(path, error)
+            return cls(path, frozenset())
+        if not path.is_dir():
             raise error(f"--out {path}: exists and is not a directory")
         try:
-            path.mkdir(parents=True, exist_ok=True)
-            names = os.listdir(path)
+            names = [name for name in os.listdir(path) if not name.startswith(".")]
         except OSError as problem:
-            raise error(f"--out {path}: cannot create or list the directory: {problem.strerror or problem}") from None
-        foreign = sorted(name for name in names if name not in _RESULT_NAMES and not name.startswith("."))
+            raise error(f"--out {path}: cannot be listed: {problem.strerror or problem}") from None
+        foreign = sorted(name for name in names if name not in _RESULT_NAMES)
         if foreign:
             shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
             raise error(f"--out {path}: holds files a simulation does not write ({shown}): choose a new or empty one")
+        if names and not any((path / name / RUN_FILE).is_file() for name in ("", *VERSION_DIRECTORIES)):
+            raise error(
+                f"--out {path}: holds {', '.join(sorted(names))} but no {RUN_FILE} of a simulation's results: "
+                "choose a new or empty one"
+            )
         directory = cls(path, _claimed(path))
         if keep_sessions and (path / SESSIONS_DIRECTORY).exists() and SESSIONS_DIRECTORY not in directory.claimed:
             raise error(
@@ -63,6 +72,7 @@ class OutputDirectory:
     @contextmanager
     def keeping_sessions(self) -> Iterator[Path]:
         """A new hidden directory for the sessions; it becomes ``sessions/`` when the block succeeds."""
+        self.path.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{SESSIONS_DIRECTORY}-", dir=self.path))
         try:
             yield staging
@@ -100,3 +110,12 @@ def _claimed(path: Path) -> frozenset[str]:
         return frozenset(name for name in files if isinstance(name, str))
     except (OSError, ValueError, AttributeError):
         return frozenset()
+
+
+def _check_creatable(path: Path, error: Callable[[str], Exception]) -> None:
+    """The nearest existing ancestor of ``path`` must be a directory this process may write in."""
+    ancestor = next(parent for parent in path.absolute().parents if parent.exists())
+    if not ancestor.is_dir():
+        raise error(f"--out {path}: cannot be created: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise error(f"--out {path}: cannot be created: {ancestor} is not writable")

@@ -108,9 +108,17 @@ def read_results(directory: Path) -> ExperimentResults:
 
 
 def write_comparison(
-    a: ExperimentResults, b: ExperimentResults, out: Path, *, labels: tuple[str, str], resamples: int, seed: int
+    a: ExperimentResults,
+    b: ExperimentResults,
+    out: Path,
+    *,
+    labels: tuple[str, str],
+    resamples: int,
+    seed: int,
+    plot: bool = True,
 ) -> tuple[pd.DataFrame, list[Path], list[str]]:
-    """Compare A and B (``_compare``), write ``comparison.csv`` and the two curves on one plot into ``out``."""
+    """Compare A and B (``_compare``), write ``comparison.csv`` and (``plot``) the two curves on one plot into
+    ``out``."""
     from ._compare import compare
 
     table = compare(a, b, resamples=resamples, seed=seed)
@@ -120,9 +128,9 @@ def write_comparison(
     buffer = io.StringIO()
     table.to_csv(buffer, index=False)
     written, notes = [write_text_atomic(out / COMPARISON_FILES[0], buffer.getvalue())], []
-    if optional_missing("matplotlib"):
+    if plot and optional_missing("matplotlib"):
         notes.append(f"comparison plot skipped: matplotlib is not installed ({INSTALL_HINT})")
-    else:
+    elif plot:
         from ._plot import plot_survival
 
         title = f"{a.description['curriculum']}: time to stage, A = {labels[0]} (solid), B = {labels[1]} (dashed)"
