@@ -52,6 +52,8 @@ def test_a_stricter_threshold_graduates_later_than_the_previous_commit(tmp_path:
     # The curriculum's env has no matplotlib: the plots are drawn on this side, and it says where the results are.
     assert (out / "A" / "time_to_stage.png").is_file() and (out / "comparison.png").is_file()
     assert f"results in {out}" in done.stdout and "plot skipped" not in done.stdout
+    # The curriculum's env is uv's: no pip advice for it (its Parquet note, if any, says `uv add pyarrow`)
+    assert "pip install" not in done.stdout, done.stdout
 
     # The same --out again, without --compare: that run's files only, none of the comparison's.
     again = [arg for arg in args if arg not in ("--compare", "HEAD~1")]

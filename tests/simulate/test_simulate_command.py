@@ -42,6 +42,12 @@ def test_compare_with_another_population_fails_in_one_line(tmp_path: Path) -> No
 def test_a_missing_results_directory_and_bad_parameters_are_named(tmp_path: Path) -> None:
     missing = invoke(0.8, "--out", str(tmp_path / "b"), "--compare", str(tmp_path / "nowhere"))
     assert missing.exit_code == 3 and "nowhere/run.json: no simulation results here" in missing.output
+    assert "a git revision is for `curriculum-contract simulate --compare REV`" in missing.output
+    for version in ("A", "B"):
+        made = invoke(0.8, "--subjects", "2", "--sessions", "2", "--out", str(tmp_path / "cmp" / version))
+        assert made.exit_code == 0, made.output
+    comparison = invoke(0.8, "--out", str(tmp_path / "c"), "--compare", str(tmp_path / "cmp"))
+    assert comparison.exit_code == 3 and f"it holds a comparison: pass {tmp_path / 'cmp' / 'A'}" in comparison.output
     bad = invoke(0.8, "--out", str(tmp_path / "b"), "--plateau", "2")
     assert bad.exit_code == 2 and "--plateau" in bad.output
     unknown = invoke(0.8, "--out", str(tmp_path / "b"), "--learner", "nope")

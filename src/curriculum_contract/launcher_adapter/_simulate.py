@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 _FORWARDED = ("subjects", "sessions", "learner", "seed", "learning_rate", "variability", "plateau", "forgetting",
               "motivation", "curriculum_name", "no_plot", "workers", "keep_sessions", "opt")  # fmt: skip
 _NOTE = "note: "
+#: The child's note says what to pip install; the curriculum's environment is uv's, from its own dependencies.
+_PARQUET_NOTE = "Parquet tables skipped: the curriculum's environment has no pyarrow (`uv add pyarrow` in it)"
 
 
 def run_simulation(checkout: Path, out: Path, arguments: Sequence[str]) -> list[str]:
@@ -73,6 +75,7 @@ def _results(out: Path, notes: list[str], *, plot: bool) -> ExperimentResults:
 
         plot_survival([("", results)], out / PLOT_FILE)
         notes[:] = [note for note in notes if not note.startswith("plot skipped")]
+    notes[:] = [_PARQUET_NOTE if note.startswith("Parquet tables skipped") else note for note in notes]
     return results
 
 

@@ -83,7 +83,7 @@ def read_results(directory: Path) -> ExperimentResults:
     try:
         description: dict[str, Any] = json.loads(run.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ResultsUnreadable(f"{run}: no simulation results here (run `curriculum simulate --out` first)") from None
+        raise ResultsUnreadable(f"{run}: no simulation results here ({_where_results_are(directory)})") from None
     except (OSError, ValueError) as error:
         raise ResultsUnreadable(f"{run}: unreadable: {error}") from None
     if not isinstance(description, dict) or description.get("format") != RESULTS_FORMAT:
@@ -105,6 +105,15 @@ def read_results(directory: Path) -> ExperimentResults:
         raise ResultsUnreadable(f"{directory / 'stages.csv'}: missing column(s) {', '.join(sorted(missing))}")
     stages = stages.astype({"sessions_to_reach": "Int64"})
     return ExperimentResults.from_stage_table(tables["sessions"], stages, int(description["sessions"]), description)
+
+
+def _where_results_are(directory: Path) -> str:
+    """A hint for a directory without ``run.json``: a comparison's OUT, a revision, or no run yet."""
+    if all((directory / version / RUN_FILE).is_file() for version in ("A", "B")):
+        return f"it holds a comparison: pass {directory / 'A'} or {directory / 'B'}"
+    if not directory.exists():
+        return "a results directory; a git revision is for `curriculum-contract simulate --compare REV`"
+    return "run `curriculum simulate --out` first"
 
 
 def write_comparison(
