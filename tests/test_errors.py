@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -162,16 +165,30 @@ def test_a_typed_error_exits_with_its_code_and_notes_follow_the_details() -> Non
     ]
 
 
-def test_keyboard_interrupt_passes_through_and_a_click_error_gets_the_error_line(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    with pytest.raises(KeyboardInterrupt), reporting_errors("curriculum-contract"):
-        raise KeyboardInterrupt
+def test_ctrl_c_and_a_click_error_get_the_error_line(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited, reporting_errors("curriculum-contract"):
         raise click.UsageError("bad")
     assert exited.value.code == 2 and capsys.readouterr().err == "curriculum-contract: error: bad\n"
     aborted = CliRunner().invoke(_group_raising(KeyboardInterrupt()), ["boom"])
-    assert aborted.exit_code == 1 and "Aborted!" in aborted.stderr
+    assert aborted.exit_code == 130 and "Aborted!" not in aborted.stderr
+    assert aborted.stderr == "curriculum-contract: error: interrupted (Ctrl-C): nothing more was done\n"
+
+
+def test_ctrl_c_of_a_real_command_is_exit_130_with_one_line(tmp_path: Path) -> None:
+    """SIGINT to a running `curriculum-contract` process: its one line and 130, not click's bare "Aborted!"."""
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "import sys, time\nimport click\nfrom curriculum_contract._cli_errors import ReportingGroup\n"
+        "@click.group(cls=ReportingGroup)\ndef cli(): pass\n"
+        "@cli.command()\ndef wait():\n    print('ready', flush=True)\n    time.sleep(600)\n"
+        "cli(prog_name='curriculum-contract')\n"
+    )
+    process = subprocess.Popen([sys.executable, str(script), "wait"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+    process.send_signal(signal.SIGINT)
+    _out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert err.decode() == "curriculum-contract: error: interrupted (Ctrl-C): nothing more was done\n"
 
 
 def test_validate_exits_with_the_document_code(tmp_path: Path) -> None:

@@ -5,8 +5,10 @@ inside :func:`reporting_errors`, through the click classes below: a :class:`~cur
 exits with its ``exit_code`` after ``<program>: error: <reason>`` on stderr (its details on the next lines);
 any other exception is a bug: ``<program>: error: internal error: <Type>: <message>``, the traceback as
 details, exit 1. Never a bare traceback. click's own errors (a usage error: exit 2) get the same first line,
-``<program>: error: <click's message>``, with the usage and the ``--help`` hint under it; ``--help`` and
-Ctrl-C stay click's. A reader that closed stdout early (``history | head -1``) is not a bug: the
+``<program>: error: <click's message>``, with the usage and the ``--help`` hint under it; ``--help`` stays
+click's. Ctrl-C (``KeyboardInterrupt``, click's ``Abort``) is no bug either: ``<program>: error: interrupted``
+and :data:`INTERRUPTED` (130, what a shell reports for a program stopped by SIGINT), after every ``finally``
+of the command has run. A reader that closed stdout early (``history | head -1``) is not a bug: the
 command stops quietly with :data:`STDOUT_CLOSED` (141, what a shell reports for ``yes | head``), no message.
 """
 
@@ -26,6 +28,9 @@ from ._errors import CommandExit, ContractError, exit_code_for, one_line
 
 #: The exit status of a command whose stdout reader went away: 128 + SIGPIPE, as a shell reports ``yes | head``.
 STDOUT_CLOSED = 141
+
+#: The exit status of a command stopped by Ctrl-C: 128 + SIGINT, as a shell reports it.
+INTERRUPTED = 130
 
 #: The descriptors that are a program's stdout: fd 1, and the ``curriculum`` program's private duplicate of it
 #: (its stdout guard points fd 1 at stderr and registers the real one here).
@@ -84,8 +89,10 @@ def reporting_errors(program: str, *, show_details: bool = True) -> Iterator[Non
     """
     try:
         yield
-    except (click.exceptions.Exit, click.exceptions.Abort):
+    except click.exceptions.Exit:
         raise
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        fail(program, INTERRUPTED, "interrupted (Ctrl-C): nothing more was done")
     except click.ClickException as error:
         fail(program, error.exit_code, one_line(error.format_message()), _usage(error))
     except ContractError as error:
