@@ -179,7 +179,7 @@ def error_classes() -> list[type[ContractError]]:
 _COMMON_ROWS = (
     (0, "success", "-"),
     (1, "internal error (a bug): any exception outside the tree; the traceback follows the first line", "-"),
-    (2, "usage error: unknown option, missing or malformed argument", "click.UsageError"),
+    (2, "usage error: unknown option, missing or malformed argument (an empty path among them)", "click.UsageError"),
 )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from ._cli_errors import ReportingCommand
+from ._cli_paths import NonEmptyPath
 
 
 def _data_option(function: Callable[..., None]) -> Callable[..., None]:
@@ -34,7 +35,7 @@ def _sdk_option(function: Callable[..., None]) -> Callable[..., None]:
 
 
 @click.command(cls=ReportingCommand)
-@click.argument("destination", type=click.Path(path_type=Path))
+@click.argument("destination", type=NonEmptyPath(path_type=Path))
 @click.option("--defaults", is_flag=True, help="Take the default of every question not answered with --data.")
 @_data_option
 @_sdk_option
@@ -57,7 +58,7 @@ def new(destination: Path, defaults: bool, data: tuple[str, ...], sdk_requiremen
 
 
 @click.command(cls=ReportingCommand)
-@click.argument("destination", type=click.Path(path_type=Path), default=".")
+@click.argument("destination", type=NonEmptyPath(path_type=Path), default=".")
 @_data_option
 @_sdk_option
 @click.option(

@@ -1,5 +1,6 @@
 """``Experiment``: real learners, the curriculum's real metrics and trainer, the censoring rule, A against B."""
 
+import json
 import math
 from pathlib import Path
 
@@ -105,6 +106,23 @@ def test_results_round_trip_through_their_directory(tmp_path: Path) -> None:
     back = read_results(tmp_path / "out")
     pd.testing.assert_frame_equal(back.summary, results.summary)
     pd.testing.assert_frame_equal(back.survival, results.survival)
+
+
+def test_a_plot_drawn_on_the_launcher_side_is_listed_in_run_json(tmp_path: Path) -> None:
+    """A curriculum env without matplotlib writes no plot; ``curriculum-contract simulate`` draws it and lists it."""
+    from curriculum_contract.launcher_adapter._simulate import _results
+
+    results = Experiment(spec(0.8), subjects=2, sessions=4, seed=1).run().results()
+    write_results(results, tmp_path / "out", plot=False)
+
+    def files() -> list[str]:
+        return json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))["files"]
+
+    assert "time_to_stage.png" not in files()
+    notes = ["plot skipped: matplotlib is not installed (...)"]
+    _results(tmp_path / "out", notes, plot=True)
+    assert "time_to_stage.png" in files() and (tmp_path / "out" / "time_to_stage.png").is_file() and notes == []
+    assert "summary.csv" in files()  # what was listed stays listed
 
 
 def test_the_change_detection_learner_trains_on_the_yaml_regimen() -> None:

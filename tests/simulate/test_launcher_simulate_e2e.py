@@ -2,6 +2,7 @@
 second commit, both versions trained on the same population in their own uv environments."""
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def test_a_stricter_threshold_graduates_later_than_the_previous_commit(tmp_path:
     assert (out / "A" / "summary.csv").is_file() and (out / "B" / "summary.csv").is_file()
     # The curriculum's env has no matplotlib: the plots are drawn on this side, and it says where the results are.
     assert (out / "A" / "time_to_stage.png").is_file() and (out / "comparison.png").is_file()
+    assert "time_to_stage.png" in json.loads((out / "A" / "run.json").read_text(encoding="utf-8"))["files"]
     assert f"results in {out}" in done.stdout and "plot skipped" not in done.stdout
     # The curriculum's env is uv's: no pip advice for it (its Parquet note, if any, says `uv add pyarrow`)
     assert "pip install" not in done.stdout, done.stdout

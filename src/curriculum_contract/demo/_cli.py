@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .._cli_errors import ReportingCommand
+from .._cli_paths import NonEmptyPath
 
 _MARKER = ".curriculum-contract-demo"
 
@@ -26,7 +27,7 @@ def _prepare(out: Path) -> None:
 @click.command(cls=ReportingCommand)
 @click.option("--sessions", default=20, show_default=True, type=click.IntRange(1, 200), help="Sessions per subject.")
 @click.option("--subjects", default=3, show_default=True, type=click.IntRange(1, 8), help="Simulated subjects.")
-@click.option("--out", default="curriculum-demo", show_default=True, type=click.Path(path_type=Path),
+@click.option("--out", default="curriculum-demo", show_default=True, type=NonEmptyPath(path_type=Path),
               help="Where the repositories, sessions, history and plot go.")  # fmt: skip
 @click.option("--example", default="ibl_2afc", show_default=True, type=click.Choice(["ibl_2afc", "visual_behavior"]))
 @click.option("--seed", default=1, show_default=True, help="Seed of the first simulated subject.")

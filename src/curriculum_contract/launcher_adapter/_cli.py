@@ -17,6 +17,7 @@ from typing import Any, TextIO
 import click
 
 from .._cli_errors import ReportingCommand
+from .._cli_paths import NonEmptyPath
 from .._text import parse_pairs
 from ._arguments import checked_path, checked_text
 from ._errors import InvalidArgument, StoreError
@@ -73,7 +74,7 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 "--curriculum",
                 "curriculum_dir",
                 required=True,
-                type=click.Path(path_type=Path, file_okay=False),
+                type=NonEmptyPath(path_type=Path, file_okay=False),
                 help="The curriculum project (normally a git submodule of the task repo).",
             ),
             click.option("--subject", "subject_id", required=True, help="The subject's identifier."),
@@ -133,7 +134,7 @@ def enroll(
     "--session",
     "session_dir",
     required=True,
-    type=click.Path(path_type=Path, file_okay=False),
+    type=NonEmptyPath(path_type=Path, file_okay=False),
     help="The finished session's data directory.",
 )
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True)
@@ -215,11 +216,11 @@ _JSON_COLUMNS = (
 @click.option(
     "--csv",
     "csv_file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=NonEmptyPath(path_type=Path, dir_okay=False),
     help="Also write the rows as CSV (every metric).",
 )
 @click.option(
-    "--parquet", "parquet_file", type=click.Path(path_type=Path, dir_okay=False), help="Also write them as Parquet."
+    "--parquet", "parquet_file", type=NonEmptyPath(path_type=Path, dir_okay=False), help="Also write them as Parquet."
 )
 def history(
     store: str,
@@ -300,12 +301,12 @@ def write_json_array(records: Iterator[dict[str, Any]], out: TextIO) -> None:
     "--session",
     "session_dirs",
     multiple=True,
-    type=click.Path(path_type=Path, file_okay=False),
+    type=NonEmptyPath(path_type=Path, file_okay=False),
     help="A session to recover (repeatable).",
 )
 @click.option(
     "--sessions-root",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    type=NonEmptyPath(path_type=Path, file_okay=False, exists=True),
     help="Recover every session below this folder that a killed launch left unfinished.",
 )
 def recover(store: str, session_dirs: tuple[Path, ...], sessions_root: Path | None) -> None:

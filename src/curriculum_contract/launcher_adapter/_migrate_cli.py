@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .._cli_errors import ReportingCommand
+from .._cli_paths import NonEmptyPath
 from ._cli import _configure_logging, _progress, _store_option
 
 
@@ -14,7 +15,7 @@ from ._cli import _configure_logging, _progress, _store_option
 @click.option(
     "--curriculum",
     "curriculum_dir",
-    type=click.Path(path_type=Path),
+    type=NonEmptyPath(path_type=Path),
     required=True,
     help="The curriculum at its new major version (its migrations.toml says where old stages go).",
 )

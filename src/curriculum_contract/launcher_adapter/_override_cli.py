@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .._cli_errors import ReportingCommand
+from .._cli_paths import NonEmptyPath
 from ._cli import _configure_logging, _progress, _store_option
 from ._errors import InvalidArgument
 
@@ -20,13 +21,13 @@ from ._errors import InvalidArgument
 @click.option("--operator", help="Who does it (recorded).  [default: $USER]")
 @click.option(
     "--parameters",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=NonEmptyPath(path_type=Path, dir_okay=False),
     help="A JSON object of task parameters replacing the stage's (with --stage).",
 )
 @click.option(
     "--curriculum",
     "curriculum_dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=NonEmptyPath(path_type=Path, file_okay=False),
     help="The curriculum project (needed with --stage).",
 )
 @_store_option

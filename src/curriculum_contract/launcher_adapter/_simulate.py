@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .._cli_errors import ReportingCommand
+from .._cli_paths import NonEmptyPath
 from ..sdk._errors import ExitCode
 from ._bootstrap import ensure_environment
 from ._errors import InvalidArgument, ProcessFailed, tail_text
@@ -67,13 +68,13 @@ def run_simulation(checkout: Path, out: Path, arguments: Sequence[str]) -> list[
 
 def _results(out: Path, notes: list[str], *, plot: bool) -> ExperimentResults:
     """The results a run left in ``out``; their plot drawn here when the curriculum's env could not draw it."""
-    from ..simulate._output import PLOT_FILE, optional_missing, read_results
+    from ..simulate._output import PLOT_FILE, add_to_run, optional_missing, read_results
 
     results = read_results(out)
     if plot and not (out / PLOT_FILE).exists() and not optional_missing("matplotlib"):
         from ..simulate._plot import plot_survival
 
-        plot_survival([("", results)], out / PLOT_FILE)
+        add_to_run(out, plot_survival([("", results)], out / PLOT_FILE))
         notes[:] = [note for note in notes if not note.startswith("plot skipped")]
     notes[:] = [_PARQUET_NOTE if note.startswith("Parquet tables skipped") else note for note in notes]
     return results
@@ -110,9 +111,9 @@ def simulate_versions(
 
 
 @click.command(cls=ReportingCommand)
-@click.option("--curriculum", "checkout", type=click.Path(path_type=Path), required=True, help="Curriculum project.")
+@click.option("--curriculum", "checkout", type=NonEmptyPath(path_type=Path), required=True, help="Curriculum project.")
 @click.option("--compare", help="Another version: a git revision of the curriculum's repo, or another checkout.")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Directory for tables and plots.")
+@click.option("--out", type=NonEmptyPath(path_type=Path), required=True, help="Directory for tables and plots.")
 @click.option("--subjects", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--sessions", type=click.IntRange(min=1), default=40, show_default=True)
 @click.option("--learner", default="two_afc", show_default=True, help="two_afc, change_detection or module:attr.")

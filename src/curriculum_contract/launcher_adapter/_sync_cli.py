@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .._cli_errors import ReportingCommand
+from .._cli_paths import NonEmptyPath
 from ._arguments import checked_text
 from ._cli import _store_option
 from ._errors import InvalidArgument, OfflineConflicts
@@ -20,7 +21,7 @@ from ._errors import InvalidArgument, OfflineConflicts
 @_store_option
 @click.option(
     "--cache",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=NonEmptyPath(path_type=Path, dir_okay=False),
     help="The rig's cache and outbox file (default: $CURRICULUM_CONTRACT_CACHE, else one per store in "
     "~/.cache/curriculum-contract/; docs/store.md, 'Offline rigs').",
 )

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from .._cli_errors import ReportingCommand
+from .._cli_paths import NonEmptyPath
 from ._cli import _configure_logging, _progress, _store_option
 from ._errors import StoreError
 from ._messages import store_missing
@@ -105,7 +106,7 @@ def report_document(report: WhatIf) -> dict[str, Any]:
 
 
 @click.command(cls=ReportingCommand)
-@click.option("--curriculum", "curriculum_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+@click.option("--curriculum", "curriculum_dir", type=NonEmptyPath(path_type=Path, file_okay=False), required=True,
               help="The candidate: the curriculum's working tree (e.g. a pull request's).")  # fmt: skip
 @click.option("--against", default="HEAD", show_default=True,
               help="The reference: a git revision of the curriculum's repository, or another checkout.")  # fmt: skip

@@ -15,6 +15,7 @@ from typing import TextIO
 import click
 
 from .._cli_errors import ReportingGroup
+from .._cli_paths import NonEmptyPath
 from .._files import write_text_atomic
 from .._text import parse_pairs
 from ._errors import UsageError
@@ -92,17 +93,17 @@ def make_cli(load: SpecLoader) -> click.Group:
         "--path",
         "--data-directory",
         "path",
-        type=click.Path(path_type=Path),
+        type=NonEmptyPath(path_type=Path),
         required=True,
         help="The session's data directory (the sole input).",
     )
     @click.option(
         "--input-trainer-state",
-        type=click.Path(path_type=Path),
+        type=NonEmptyPath(path_type=Path),
         help="Trainer state file, overriding <path>/curriculum/trainer_state.json.",
     )
     @click.option("--curriculum", "name", help="Curriculum name; must match this program's.")
-    @click.option("--output-suggestion", type=click.Path(path_type=Path), help="Also write DIR/suggestion.json.")
+    @click.option("--output-suggestion", type=NonEmptyPath(path_type=Path), help="Also write DIR/suggestion.json.")
     @click.option("--mute-suggestion", is_flag=True, help="Do not print the document on stdout.")
     @click.option("--opt", "opt_values", multiple=True, metavar="KEY=VALUE", help="Passed to the metrics function.")
     def run(
@@ -129,7 +130,7 @@ def make_cli(load: SpecLoader) -> click.Group:
 
     @cli.command()
     @click.option("--stage", help="Enroll at this stage instead of the first.")
-    @click.option("--output", type=click.Path(path_type=Path), help="Also write the trainer state to this file.")
+    @click.option("--output", type=NonEmptyPath(path_type=Path), help="Also write the trainer state to this file.")
     @click.option("--curriculum", "name", help="Curriculum name; must match this program's.")
     def init(stage: str | None, output: Path | None, name: str | None) -> None:
         """Print the enrollment trainer state of a new subject."""

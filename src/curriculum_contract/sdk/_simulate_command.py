@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from .._cli_paths import NonEmptyPath
 from ._errors import UsageError
 from ._spec import CurriculumSpec
 from ._stdout import guarded_stdout
@@ -33,13 +34,13 @@ def simulate_command(
     @click.option("--sessions", type=click.IntRange(min=1), default=40, show_default=True, help="Sessions each.")
     @click.option("--learner", default="two_afc", show_default=True, help="two_afc, change_detection or module:attr.")
     @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same population and tables.")
-    @click.option("--out", type=click.Path(path_type=Path), required=True, help="Directory for tables and plots.")
+    @click.option("--out", type=NonEmptyPath(path_type=Path), required=True, help="Directory for tables and plots.")
     @click.option("--learning-rate", type=float, help="Median learning rate (default 0.32).")
     @click.option("--variability", type=float, help="Log-space spread of learning rates across subjects (0.3).")
     @click.option("--plateau", type=float, help="Skill the learners never pass, 0-1 (1.0).")
     @click.option("--forgetting", type=float, help="Fraction of skill lost between sessions (0.0).")
     @click.option("--motivation", type=float, help="Median willingness to work (1.0).")
-    @click.option("--compare", "compare_dir", type=click.Path(path_type=Path), help="--out of a run to compare.")
+    @click.option("--compare", "compare_dir", type=NonEmptyPath(path_type=Path), help="--out of a run to compare.")
     @click.option("--resamples", type=click.IntRange(min=100), default=2000, show_default=True, help="Bootstrap.")
     @click.option("--workers", type=click.IntRange(min=1), help="Processes [default: one per core; 1: in-process].")
     @click.option("--keep-sessions", is_flag=True, help="Keep every session's data directory in OUT/sessions.")

@@ -64,6 +64,15 @@ def write_results(
     return written, notes
 
 
+def add_to_run(directory: Path, written: Path) -> None:
+    """List ``written`` (made in ``directory`` after its run, e.g. a plot drawn by the launcher side) in its
+    ``run.json``, so the record names every file of the run."""
+    run = directory / RUN_FILE
+    document = json.loads(run.read_text(encoding="utf-8"))
+    document["files"] = sorted({*document.get("files", []), written.name})
+    write_text_atomic(run, json.dumps(document, indent=2, default=str) + "\n")
+
+
 def _write_parquet(table: pd.DataFrame, path: Path) -> Path:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)

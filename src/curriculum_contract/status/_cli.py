@@ -16,6 +16,7 @@ from types import FrameType
 import click
 
 from .._cli_errors import ReportingCommand
+from .._cli_paths import NonEmptyPath
 from ..launcher_adapter._cli import DEFAULT_STORE, STORE_ENVVAR
 from ._auth import TOKEN_ENVVAR, environment, is_loopback, load_token, require_token
 from ._errors import StoreUnreadable
@@ -75,7 +76,7 @@ def _configure_logging(verbose: bool) -> None:
 )
 @click.option(
     "--token-file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=NonEmptyPath(path_type=Path, dir_okay=False),
     help=f"File holding the token readers must present (or env {TOKEN_ENVVAR}).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log every request on stderr (tokens masked).")
