@@ -31,17 +31,17 @@ LONG_TITLE = (
 TOLERANCE = 1e-9  # sessions are whole numbers: a float here is one exactly
 
 
-def results(times: list[int | None], sessions: int = SESSIONS) -> ExperimentResults:
-    """Six subjects enrolled in ``training``; ``times`` says when each reached ``trained`` (None: censored)."""
+def results(times: list[int | None], sessions: int = SESSIONS, last: str = "trained") -> ExperimentResults:
+    """Six subjects enrolled in ``training``; ``times`` says when each reached ``last`` (None: censored)."""
     rows = []
     for index, time in enumerate(times):
         subject = f"sim-{index + 1:03d}"
         rows.append({"subject": subject, "stage": "training", "order": 0, "reached": True, "sessions_to_reach": 0})
         reached = time is not None
-        rows.append({"subject": subject, "stage": "trained", "order": 1, "reached": reached, "sessions_to_reach": time})
+        rows.append({"subject": subject, "stage": last, "order": 1, "reached": reached, "sessions_to_reach": time})
     stages = pd.DataFrame(rows).astype({"sessions_to_reach": "Int64"})
     description = {
-        "curriculum": "Tiny", "curriculum_version": "1.0.0", "stages": ["training", "trained"], "learner": "two_afc",
+        "curriculum": "Tiny", "curriculum_version": "1.0.0", "stages": ["training", last], "learner": "two_afc",
         "parameters": {}, "subjects": len(times), "sessions": sessions, "seed": 1,
     }  # fmt: skip
     return ExperimentResults.from_stage_table(pd.DataFrame(), stages, sessions, description)
@@ -192,3 +192,29 @@ def test_the_comparison_and_the_single_plot_are_written_as_png(tmp_path: Path) -
     figure = draw_survival([("", a)])
     assert medians_on(figure, "") == [pytest.approx((4.0, 0.5), abs=TOLERANCE)]
     assert figure.axes[0].get_title() == "Tiny: time to stage, 6 simulated two_afc learners (seed 1)"
+
+
+def test_a_stage_only_one_version_has_is_listed_with_its_median_and_compared_with_nothing() -> None:
+    """B renamed ``trained``: both stages are in the table, each with the one median there is, no B - A."""
+    a, b = results(MEDIAN_4), results(MEDIAN_6, last="trained_v2")
+    table = compare(a, b, resamples=200, seed=1).set_index("stage")
+    assert list(table.index) == ["training", "trained", "trained_v2"]
+    assert table.loc["training", "difference"] == 0 and pd.isna(table.loc["training", "only_in"])
+    only_a, only_b = table.loc["trained"], table.loc["trained_v2"]
+    assert (only_a["only_in"], only_a["median_a"], only_b["only_in"], only_b["median_b"]) == ("A", 4, "B", 6)
+    for row in (only_a, only_b):
+        for column in ("difference", "difference_more_than", "difference_less_than", "later", "ci_low", "ci_high"):
+            assert pd.isna(row[column]), (column, row)
+    assert only_a["note"] == "only in A: B has no stage trained, nothing to compare"
+    assert pd.isna(only_a["median_b"]) and pd.isna(only_b["median_a"])
+    text = format_comparison(table.reset_index())
+    assert "only in B: A has no stage trained_v2" in line_of(text, "trained_v2")
+    figure = draw_survival([("A", a), ("B", b)], LONG_TITLE, comparison=table.reset_index())
+    assert "trained (A): only in A" in legend_texts(figure) and "trained_v2 (B): only in B" in legend_texts(figure)
+
+
+def test_the_comparison_counts_sessions_in_whole_numbers() -> None:
+    table = compare(results(MEDIAN_4), results(MEDIAN_6), resamples=200, seed=1)
+    for column in ("median_a", "median_b", "difference", "ci_low", "ci_high"):
+        assert str(table[column].dtype) == "Int64", column
+    assert table.to_csv(index=False).splitlines()[2].split(",")[1:4] == ["4", "6", "2"]

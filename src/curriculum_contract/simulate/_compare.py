@@ -13,7 +13,8 @@ both medians undefined. ``ci_low_infinite`` / ``ci_high_infinite`` say which inf
 When one median is censored the difference is undefined (null) but bounded on one side: a censored median is
 beyond the M sessions simulated, so with B's censored ``B - A > M - median_A`` (``difference_more_than``), with
 A's ``B - A < median_B - M`` (``difference_less_than``). ``later`` is the version that reaches the stage later
-whenever the data determines it (``A``, ``B``, ``neither``); null when both medians are undefined.
+whenever the data determines it (``A``, ``B``, ``neither``); null when both medians are undefined. A stage
+that only one version has (``only_in``) is listed with that version's median and nothing else.
 """
 
 from __future__ import annotations
@@ -37,6 +38,27 @@ BOOTSTRAP_RULE = (
 )
 
 
+#: The columns of ``compare``'s table, in order; the whole numbers among them (sessions) are nullable integers.
+COLUMNS = (
+    "stage",
+    "median_a",
+    "median_b",
+    "difference",
+    "difference_more_than",
+    "difference_less_than",
+    "later",
+    "ci_low",
+    "ci_high",
+    "ci_low_infinite",
+    "ci_high_infinite",
+    "only_in",
+    "resamples",
+    "rule",
+    "note",
+)
+INTEGER_COLUMNS = (*COLUMNS[1:6], "ci_low", "ci_high")
+
+
 def _medians(values: np.ndarray, draws: np.ndarray) -> np.ndarray:
     """The censored median of each resample (row of ``draws``), +inf when undefined."""
     ordered = np.sort(values[draws], axis=1)
@@ -44,8 +66,9 @@ def _medians(values: np.ndarray, draws: np.ndarray) -> np.ndarray:
 
 
 def compare(a: ExperimentResults, b: ExperimentResults, *, resamples: int = RESAMPLES, seed: int = 0) -> pd.DataFrame:
-    """Per stage of A: both medians, their difference (or its one-sided bound) and its bootstrap interval, with
-    the reasons for nulls."""
+    """Per stage (A's, then those only B has): both medians, their difference (or its one-sided bound) and its
+    bootstrap interval, with the reasons for nulls. A stage only one version has is listed with its median and
+    ``only_in``, and compared with nothing."""
     _check_same_population(a, b)
     subjects = a.stages.drop_duplicates("subject")["subject"].tolist()
     order_b = b.stages.drop_duplicates("subject")["subject"].tolist()
@@ -53,20 +76,33 @@ def compare(a: ExperimentResults, b: ExperimentResults, *, resamples: int = RESA
     draws = rng.integers(len(subjects), size=(resamples, len(subjects)))
     position_b = {subject: i for i, subject in enumerate(order_b)}
     sessions = int(a.description["sessions"])
+    stages_a, stages_b = a.description["stages"], b.description["stages"]
     rows = []
-    for stage in a.description["stages"]:
-        times_a = a.sessions_to_reach(stage)
-        times_b = b.sessions_to_reach(stage) if stage in b.description["stages"] else np.full(len(subjects), np.inf)
-        if stage in b.description["stages"]:
-            times_b = times_b[[position_b[s] for s in subjects]]  # pair by subject id
-        rows.append(_compare_stage(stage, times_a, times_b, draws, sessions, seed))
-    table = pd.DataFrame(rows)
-    integers = ("median_a", "median_b", "difference_more_than", "difference_less_than")
-    return table.astype({column: "Int64" for column in integers})
+    for stage in [*stages_a, *(stage for stage in stages_b if stage not in stages_a)]:
+        if stage not in stages_b or stage not in stages_a:
+            rows.append(_one_version_stage(stage, a if stage in stages_a else b, "A" if stage in stages_a else "B"))
+            continue
+        times_b = b.sessions_to_reach(stage)[[position_b[s] for s in subjects]]  # paired by subject id
+        rows.append(_compare_stage(stage, a.sessions_to_reach(stage), times_b, draws, sessions))
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table["resamples"], table["rule"] = resamples, BOOTSTRAP_RULE.format(resamples=resamples, seed=seed)
+    return table.astype({column: "Int64" for column in INTEGER_COLUMNS})
+
+
+def _one_version_stage(stage: str, results: ExperimentResults, version: str) -> dict[str, object]:
+    """A stage only one version has (added, renamed or removed): its median; nothing to compare it with."""
+    median = median_sessions(results.sessions_to_reach(stage))
+    other = "B" if version == "A" else "A"
+    return {
+        "stage": stage,
+        f"median_{version.lower()}": int(median) if math.isfinite(median) else None,
+        "only_in": version,
+        "note": f"only in {version}: {other} has no stage {stage}, nothing to compare",
+    }
 
 
 def _compare_stage(
-    stage: str, times_a: np.ndarray, times_b: np.ndarray, draws: np.ndarray, sessions: int, seed: int
+    stage: str, times_a: np.ndarray, times_b: np.ndarray, draws: np.ndarray, sessions: int
 ) -> dict[str, object]:
     median_a, median_b = median_sessions(times_a), median_sessions(times_b)
     defined_a, defined_b = math.isfinite(median_a), math.isfinite(median_b)
@@ -101,8 +137,6 @@ def _compare_stage(
         "ci_high": high,
         "ci_low_infinite": infinite[0],
         "ci_high_infinite": infinite[1],
-        "resamples": draws.shape[0],
-        "rule": BOOTSTRAP_RULE.format(resamples=draws.shape[0], seed=seed),
         "note": "; ".join(notes + interval_notes),
     }
 

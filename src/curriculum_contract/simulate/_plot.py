@@ -65,7 +65,9 @@ def draw_survival(
     from matplotlib.ticker import MaxNLocator
 
     first = experiments[0][1]
-    stages = list(first.description["stages"])[1:]
+    stages: list[str] = []  # after each one's first (where every subject starts): the first's, then any other's
+    for _, results in experiments:
+        stages += [stage for stage in results.description["stages"][1:] if stage not in stages]
     colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     figure = Figure(figsize=(7.5, 4.5), dpi=120, layout="constrained")
     canvas = FigureCanvasAgg(figure)
@@ -140,7 +142,9 @@ def _annotate(comparison: pd.DataFrame, last: dict[str, Line2D]) -> None:
         if line is None:
             continue
         difference, interval = difference_text(row), interval_text(row)
-        if difference == "-":
+        if isinstance(row.get("only_in"), str):
+            line.set_label(f"{line.get_label()}: only in {row['only_in']}")
+        elif difference == "-":
             line.set_label(f"{line.get_label()}: B-A undefined (both medians censored)")
         else:
             line.set_label(f"{line.get_label()}: B-A {difference}" + (f" {interval}" if interval != "-" else ""))
