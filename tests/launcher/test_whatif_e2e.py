@@ -54,7 +54,7 @@ def test_whatif_of_a_stricter_threshold_shows_who_would_graduate_later(tmp_path:
     done = cli(*args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
-    assert "reference: HEAD~1 (" in out and f"candidate: {upstream.resolve()} (working tree)" in out
+    assert "reference: HEAD~1 (" in out and f"candidate: {upstream.resolve()} (working tree at " in out
     block = out.split("\nM1: ")[1].split("\n\n")[0]
     [all_contrasts] = [line for line in block.splitlines() if line.strip().startswith("all_contrasts")] or [out]
     assert "#7 behavior_M1_2026-11-16_09-00-00" in all_contrasts and "#9 behavior_M1_2026-11-18" in all_contrasts

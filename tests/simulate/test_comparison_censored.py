@@ -14,7 +14,7 @@ from tiny_curriculum import spec
 
 from curriculum_contract.simulate import Experiment, ExperimentResults, compare
 from curriculum_contract.simulate._plot import draw_survival, median_gid, plot_survival
-from curriculum_contract.simulate._report import format_comparison
+from curriculum_contract.simulate._report import format_comparison, format_summary
 
 SESSIONS = 10
 #: Sessions to reach ``trained`` per subject (None: not within the 10): the censored median is the 3rd of 6.
@@ -218,3 +218,10 @@ def test_the_comparison_counts_sessions_in_whole_numbers() -> None:
     for column in ("median_a", "median_b", "difference", "ci_low", "ci_high"):
         assert str(table[column].dtype) == "Int64", column
     assert table.to_csv(index=False).splitlines()[2].split(",")[1:4] == ["4", "6", "2"]
+
+
+def test_the_summary_gives_each_stage_its_range_or_a_dash_when_no_subject_reached_it() -> None:
+    reached = line_of(format_summary(results(MEDIAN_4)), "trained").split()
+    assert reached[1:4] == ["6/6", "4", "2-7"]
+    never = line_of(format_summary(results(NONE_OF_SIX)), "trained").split()
+    assert never[1:4] == ["0/6", "-", "-"]

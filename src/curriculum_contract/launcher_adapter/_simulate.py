@@ -26,7 +26,7 @@ from ._bootstrap import ensure_environment
 from ._errors import InvalidArgument, ProcessFailed, tail_text
 from ._locate import locate_curriculum
 from ._process import clean_environment
-from ._versions import other_version
+from ._versions import other_version, working_tree_label
 
 if TYPE_CHECKING:
     from ..simulate._results import ExperimentResults
@@ -101,7 +101,7 @@ def simulate_versions(
             notes = run_simulation(other, out / "A", arguments)
         notes += run_simulation(checkout, out / "B", arguments)
         a, b = _results(out / "A", notes, plot=plot), _results(out / "B", notes, plot=plot)
-        labels = (label, str(checkout))
+        labels = (label, working_tree_label(checkout))
         table, written, more = write_comparison(a, b, out, labels=labels, resamples=resamples, seed=seed, plot=plot)
         directory.remove_stale([*written, *VERSION_DIRECTORIES])
         text = f"A = {labels[0]}\n" + format_summary(a) + f"\nB = {labels[1]}\n" + format_summary(b)

@@ -58,3 +58,13 @@ def other_version(checkout: Path, rev_or_dir: str, scratch: Path, *, option: str
     destination = scratch / "checkout"
     commit = export_revision(checkout, rev_or_dir, destination, option=option)
     return destination, f"{rev_or_dir} ({commit[:10]})"
+
+
+def working_tree_label(checkout: Path) -> str:
+    """The checkout as it is on disk, as a comparison labels it: its path, the commit it is at and whether it
+    has uncommitted changes (edits are part of what runs), e.g. ``DIR (working tree at 0123abcd45, edited)``."""
+    head = run_git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=checkout)
+    if head.exit_code != 0:
+        return f"{checkout} (working tree)"
+    edited = run_git(["status", "--porcelain", "--untracked-files=no", "--", "."], cwd=checkout).stdout.strip()
+    return f"{checkout} (working tree at {head.stdout.strip()[:10]}{', edited' if edited else ''})"

@@ -30,7 +30,7 @@ from ._locate import locate_curriculum
 from ._process import Runner, clean_environment, run_process
 from ._store import HistoryStore, stage_name
 from ._tools import DEFAULT_TIMEOUT_S, Environment, curriculum_of, open_store
-from ._versions import other_version
+from ._versions import other_version, working_tree_label
 
 #: ``version`` of the JSON document ``whatif --json`` prints.
 REPORT_VERSION = 1
@@ -180,7 +180,8 @@ def whatif(
     with tempfile.TemporaryDirectory(prefix="curriculum-whatif-") as scratch:
         other, label = other_version(checkout, against, Path(scratch), option="--against")
         reference = _replay_version(other, label, chains, how)
-    candidate = _replay_version(checkout, f"{checkout} (working tree)", chains, how)
+    candidate_label = working_tree_label(checkout)
+    candidate = _replay_version(checkout, candidate_label, chains, how)
     results = []
     for chain in chains:
         (ref, ref_note), (cand, cand_note) = reference[chain.subject], candidate[chain.subject]
@@ -191,7 +192,7 @@ def whatif(
         notes = tuple(note for note in (ref_note and f"reference: {ref_note}", cand_note and f"candidate: {cand_note}")
                       if note)  # fmt: skip
         results.append(SubjectWhatIf(chain.subject, stage_name(chain.start), steps, chain.skipped, notes))
-    return WhatIf(label, f"{checkout} (working tree)", where, tuple(results))
+    return WhatIf(label, candidate_label, where, tuple(results))
 
 
 def _chains(store: HistoryStore, subjects: list[str], name: str | None) -> list[_Chain]:

@@ -24,7 +24,7 @@ def format_summary(results: ExperimentResults) -> str:
     for row in results.summary.itertuples():
         reached = f"{row.reached}/{row.subjects}"
         median = _cell(row.median_sessions)
-        spread = f"{_cell(row.min_sessions)}-{_cell(row.max_sessions)}"
+        spread = "-" if _null(row.min_sessions) else f"{row.min_sessions}-{row.max_sessions}"  # none reached it
         note = f"  ({row.median_note})" if row.median_note and not pd.isna(row.median_note) else ""
         lines.append(f"{row.stage:<36} {reached:>9} {median:>7}  {spread}{note}")
     return "\n".join(lines) + "\n"
