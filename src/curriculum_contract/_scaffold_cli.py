@@ -54,7 +54,10 @@ def new(destination: Path, defaults: bool, data: tuple[str, ...], sdk_requiremen
         f"Created {created}: curriculum {answers['curriculum_name']}, package {answers['package_name']}, "
         f"template {answers.get('_commit', '(untagged)')}, curriculum-contract from {answers['sdk_requirement']}"
     )
-    click.echo(f"Next: cd {created} && uv sync && uv run pytest")
+    if (created / "uv.lock").is_file():
+        click.echo(f"Next: cd {created} && uv sync && uv run pytest")
+    else:  # a launch and `curriculum-contract simulate` run the locked environment only
+        click.echo(f"Next: cd {created} && uv sync && uv run pytest, then commit uv.lock (launch and simulate need it)")
 
 
 @click.command(cls=ReportingCommand)

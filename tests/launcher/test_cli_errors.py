@@ -363,3 +363,14 @@ def test_a_usage_error_of_click_has_the_error_line_of_every_other_failure() -> N
         assert result.exit_code == CommandExit.USAGE == 2, (args, result.output)
         assert result.stdout == "" and result.stderr.startswith(f"curriculum-contract: error: {reason}"), result.stderr
         assert "Usage: curriculum-contract" in result.stderr
+
+
+def test_a_childs_stderr_tail_starts_at_a_line() -> None:
+    """The details under an error line are whole lines of the child's stderr (a cut first line is dropped)."""
+    from curriculum_contract.launcher_adapter._error_text import tail_text
+
+    stream = "".join(f"line {i:03d} of the traceback\n" for i in range(200))
+    tail = tail_text(stream, limit=100)
+    assert tail.splitlines()[0].startswith("line ") and stream.endswith(tail) and len(tail) <= 100
+    assert tail_text("short\n", limit=100) == "short\n"
+    assert tail_text(b"x" * 300, limit=100) == "x" * 100  # one line longer than the limit: its end

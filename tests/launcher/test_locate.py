@@ -33,13 +33,14 @@ def test_missing_directory(tmp_path: Path) -> None:
 
 
 def test_directory_without_pyproject(tmp_path: Path) -> None:
-    with pytest.raises(CurriculumNotFound, match=r"has no pyproject\.toml"):
+    with pytest.raises(CurriculumNotFound, match=rf"curriculum directory {tmp_path} cannot be used: .*pyproject\.toml"):
         locate_curriculum(tmp_path)
 
 
 def test_missing_lockfile_says_to_run_uv_lock(tmp_path: Path) -> None:
     project = write_project(tmp_path / "c", lock=False)
-    with pytest.raises(CurriculumNotFound, match=rf"run `uv lock` in {project}"):
+    reason = rf"{project} cannot be used: it has no uv\.lock: run `uv lock` in {project}"
+    with pytest.raises(CurriculumNotFound, match=reason):
         locate_curriculum(project)
 
 

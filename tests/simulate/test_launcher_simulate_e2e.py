@@ -52,7 +52,12 @@ def test_a_stricter_threshold_graduates_later_than_the_previous_commit(tmp_path:
     assert (out / "A" / "summary.csv").is_file() and (out / "B" / "summary.csv").is_file()
     # The curriculum's env has no matplotlib: the plots are drawn on this side, and it says where the results are.
     assert (out / "A" / "time_to_stage.png").is_file() and (out / "comparison.png").is_file()
-    assert "time_to_stage.png" in json.loads((out / "A" / "run.json").read_text(encoding="utf-8"))["files"]
+    runs = {version: json.loads((out / version / "run.json").read_text(encoding="utf-8")) for version in "AB"}
+    assert "time_to_stage.png" in runs["A"]["files"]
+    # each run says which version it is, so A/ and B/ copied elsewhere can still be told apart
+    assert runs["A"]["compared_as"] == "A" and runs["A"]["version_label"].startswith("HEAD~1 (")
+    head = git(project, "rev-parse", "HEAD").strip()
+    assert runs["B"]["version_label"] == f"{project.resolve()} (working tree at {head[:10]})"
     assert f"results in {out}" in done.stdout and "plot skipped" not in done.stdout
     # The curriculum's env is uv's: no pip advice for it (its Parquet note, if any, says `uv add pyarrow`)
     assert "pip install" not in done.stdout, done.stdout
@@ -72,4 +77,11 @@ def test_a_stricter_threshold_graduates_later_than_the_previous_commit(tmp_path:
         assert done.returncode == 2, done.stderr[-3000:]
         assert done.stderr.startswith(f"curriculum-contract: error: {reason}"), done.stderr[-3000:]
     assert not (tmp_path / "never").exists()
+    # In a comparison, the reason says which version refused it.
+    argv = [*args[:-4], "--out", str(tmp_path / "never"), "--learner", "nope"]
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False,
+                          env={**os.environ}, timeout=1500)  # fmt: skip
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert done.stderr.startswith("curriculum-contract: error: A = HEAD~1 ("), done.stderr[-3000:]
+    assert "unknown learner 'nope'" in done.stderr.splitlines()[0] and not (tmp_path / "never").exists()
     assert {"run.json", "summary.csv", "time_to_stage.png"} <= left and not {"A", "B", "comparison.csv"} & left

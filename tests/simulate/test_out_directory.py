@@ -140,3 +140,43 @@ def test_the_launcher_side_checks_out_before_it_builds_an_environment(tmp_path: 
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"curriculum-contract: error: --out {taken}: exists and is not a directory")
     assert taken.read_text() == "mine\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc: writable by mode, yet no mkdir")
+def test_an_out_that_cannot_be_made_there_is_a_usage_error_before_any_training() -> None:
+    """/proc passes the permission check as root yet refuses every new directory: the check makes one."""
+    result = invoke("--out", "/proc/curriculum-out", "--learner", "tiny_curriculum:does_not_exist")
+    assert result.exit_code == 2, result.output
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("curriculum: error: --out /proc/curriculum-out: cannot be created in /proc: "), first
+
+
+def test_results_that_cannot_be_written_are_an_output_error_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills up after the check: exit 6 (output), one line naming the file, not an internal error."""
+    from curriculum_contract.simulate import _output
+
+    def full_disk(path: Path, text: str) -> Path:
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(_output, "write_text_atomic", full_disk)
+    out = tmp_path / "out"
+    result = invoke("--out", str(out), "--no-plot")
+    assert result.exit_code == 6, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"curriculum: error: --out {out}: {out / 'sessions.csv'} cannot be written: No space left on device"
+    )
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("seed", ["-1", "x"])
+def test_a_seed_numpy_cannot_take_is_a_usage_error(seed: str, tmp_path: Path) -> None:
+    from curriculum_contract._cli import main
+
+    result = invoke("--out", str(tmp_path / "out"), "--seed", seed)
+    assert result.exit_code == 2 and "--seed" in result.stderr.splitlines()[0], result.output
+    for argv in (["simulate", "--curriculum", ".", "--out", "o", "--seed", seed], ["demo", "--seed", seed]):
+        launcher = CliRunner().invoke(main, argv)
+        assert launcher.exit_code == 2 and "--seed" in launcher.stderr.splitlines()[0], (argv, launcher.output)
+    assert not (tmp_path / "out").exists()

@@ -174,6 +174,9 @@ def test_the_cli_creates_a_repository(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "curriculum mouse-2afc, package mouse_2afc" in result.stdout
     assert (tmp_path / "repo" / "src" / "mouse_2afc" / "curriculum.py").is_file()
+    # without --lock there is no uv.lock yet: the next step says a launch and simulate need one committed
+    assert not (tmp_path / "repo" / "uv.lock").exists()
+    assert result.stdout.splitlines()[-1].endswith("then commit uv.lock (launch and simulate need it)")
 
 
 @pytest.mark.e2e

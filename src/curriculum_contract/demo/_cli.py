@@ -30,7 +30,7 @@ def _prepare(out: Path) -> None:
 @click.option("--out", default="curriculum-demo", show_default=True, type=NonEmptyPath(path_type=Path),
               help="Where the repositories, sessions, history and plot go.")  # fmt: skip
 @click.option("--example", default="ibl_2afc", show_default=True, type=click.Choice(["ibl_2afc", "visual_behavior"]))
-@click.option("--seed", default=1, show_default=True, help="Seed of the first simulated subject.")
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Seed of the first subject.")
 @click.option("--sdk-requirement", help="What the curriculum env installs for curriculum-contract (default: this one).")
 def demo(sessions: int, subjects: int, out: Path, example: str, seed: int, sdk_requirement: str | None) -> None:
     """Train simulated subjects on an example curriculum, end to end, as a rig would."""

@@ -13,9 +13,13 @@ TAIL_CHARS = 2000
 
 
 def tail_text(data: bytes | str, limit: int = TAIL_CHARS) -> str:
-    """The last ``limit`` characters of a stream, decoded leniently."""
+    """The last ``limit`` characters of a stream, decoded leniently, from a line's start (a cut line is dropped)."""
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
-    return text[-limit:]
+    if len(text) <= limit:
+        return text
+    tail = text[-limit:]
+    start = tail.find("\n") + 1
+    return tail[start:] if 0 < start < len(tail) else tail  # one line longer than the limit: its end
 
 
 def head_text(data: bytes | str, limit: int = TAIL_CHARS) -> str:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from ._errors import CurriculumNotFound, SubmoduleNotReady
 from ._git import GitRunner, run_git
-from ._messages import curriculum_not_found
+from ._messages import curriculum_not_found, curriculum_unusable
 
 ProvenanceKind = Literal["submodule", "directory", "workspace_member"]
 
@@ -72,7 +72,7 @@ def locate_curriculum(path: str | Path, *, allow_dirty: bool = False, git: GitRu
     if not project.exists():
         raise CurriculumNotFound(curriculum_not_found(project))
     if not project.is_dir():
-        raise CurriculumNotFound(curriculum_not_found(project, "it is not a directory"))
+        raise CurriculumNotFound(curriculum_unusable(project, "it is not a directory"))
     project = project.resolve()
 
     facts = _GitFacts.collect(project, git)
@@ -81,7 +81,7 @@ def locate_curriculum(path: str | Path, *, allow_dirty: bool = False, git: GitRu
 
     pyproject_file = project / "pyproject.toml"
     if not pyproject_file.is_file():
-        raise CurriculumNotFound(curriculum_not_found(project, "it has no pyproject.toml"))
+        raise CurriculumNotFound(curriculum_unusable(project, "it has no pyproject.toml"))
     pyproject = _read_toml(pyproject_file, project)
     project_table = pyproject.get("project", {})
     name = project_table.get("name")
@@ -93,7 +93,7 @@ def locate_curriculum(path: str | Path, *, allow_dirty: bool = False, git: GitRu
         lock_file = workspace_root / "uv.lock"
         if not lock_file.is_file():
             raise CurriculumNotFound(
-                curriculum_not_found(
+                curriculum_unusable(
                     project,
                     f"its uv workspace {workspace_root} has no uv.lock: "
                     f"run `uv lock` in {workspace_root} and commit it",
@@ -104,7 +104,7 @@ def locate_curriculum(path: str | Path, *, allow_dirty: bool = False, git: GitRu
         lock_file = project / "uv.lock"
         if not lock_file.is_file():
             raise CurriculumNotFound(
-                curriculum_not_found(project, f"it has no uv.lock: run `uv lock` in {project} and commit it")
+                curriculum_unusable(project, f"it has no uv.lock: run `uv lock` in {project} and commit it")
             )
 
     if facts.submodule_of is not None:
@@ -274,7 +274,7 @@ def _read_toml(path: Path, project: Path) -> dict[str, Any]:
         with path.open("rb") as f:
             return tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise CurriculumNotFound(curriculum_not_found(project, f"cannot read {path}: {exc}")) from None
+        raise CurriculumNotFound(curriculum_unusable(project, f"cannot read {path}: {exc}")) from None
 
 
 def _workspace_root_for(project: Path) -> Path | None:

@@ -39,6 +39,11 @@ def curriculum_not_found(path: Path | str, why: str = "does not exist") -> str:
     return f"curriculum directory {path} not found: {why}"
 
 
+def curriculum_unusable(path: Path | str, why: str) -> str:
+    """``curriculum directory DIR cannot be used: why``: it is there, but not a runnable project (yet)."""
+    return f"curriculum directory {path} cannot be used: {why}"
+
+
 def session_not_found(path: Path | str, why: str = "does not exist or is not a directory") -> str:
     """``session directory DIR not found: why``."""
     return f"session directory {path} not found: {why}"

@@ -39,8 +39,12 @@ _NOTE = "note: "
 _PARQUET_NOTE = "Parquet tables skipped: the curriculum's environment has no pyarrow (`uv add pyarrow` in it)"
 
 
-def run_simulation(checkout: Path, out: Path, arguments: Sequence[str]) -> list[str]:
-    """Bootstrap ``checkout``'s environment and run its ``curriculum simulate --out OUT ...``; its notes."""
+def run_simulation(checkout: Path, out: Path, arguments: Sequence[str], *, version: str = "") -> list[str]:
+    """Bootstrap ``checkout``'s environment and run its ``curriculum simulate --out OUT ...``; its notes.
+
+    ``version`` (``A = HEAD~1 (0123abcd45)``) starts the reason of a failure: in a comparison, which one failed.
+    """
+    which = f"{version}: " if version else ""
     location = locate_curriculum(checkout, allow_dirty=True)
     executable = ensure_environment(location, progress=lambda line: logger.info("uv: %s", line))
     argv = [str(executable), "simulate", "--out", str(out), *arguments]
@@ -55,9 +59,9 @@ def run_simulation(checkout: Path, out: Path, arguments: Sequence[str]) -> list[
             reason = reason.removeprefix("curriculum: error: ")
             if reason.startswith("--curriculum "):  # the program's --curriculum NAME is --curriculum-name here
                 reason = "--curriculum-name " + reason.removeprefix("--curriculum ")
-            raise InvalidArgument(reason, tail_text(done.stderr))
+            raise InvalidArgument(which + reason, tail_text(done.stderr))
         raise ProcessFailed(
-            f"`curriculum simulate` in {location.project_dir} exited {done.returncode}: "
+            f"{which}`curriculum simulate` in {location.project_dir} exited {done.returncode}: "
             f"{reason.removeprefix('curriculum: error: ')}",
             argv=argv,
             child_exit_code=done.returncode,
@@ -68,13 +72,13 @@ def run_simulation(checkout: Path, out: Path, arguments: Sequence[str]) -> list[
 
 def _results(out: Path, notes: list[str], *, plot: bool) -> ExperimentResults:
     """The results a run left in ``out``; their plot drawn here when the curriculum's env could not draw it."""
-    from ..simulate._output import PLOT_FILE, add_to_run, optional_missing, read_results
+    from ..simulate._output import PLOT_FILE, optional_missing, read_results, update_run
 
     results = read_results(out)
     if plot and not (out / PLOT_FILE).exists() and not optional_missing("matplotlib"):
         from ..simulate._plot import plot_survival
 
-        add_to_run(out, plot_survival([("", results)], out / PLOT_FILE))
+        update_run(out, written=[plot_survival([("", results)], out / PLOT_FILE)])
         notes[:] = [note for note in notes if not note.startswith("plot skipped")]
     notes[:] = [_PARQUET_NOTE if note.startswith("Parquet tables skipped") else note for note in notes]
     return results
@@ -85,7 +89,7 @@ def simulate_versions(
 ) -> str:
     """Run the simulation (and the other version's); the text summary to print."""
     from ..simulate._out_dir import VERSION_DIRECTORIES, OutputDirectory
-    from ..simulate._output import write_comparison
+    from ..simulate._output import update_run, write_comparison
     from ..simulate._report import format_comparison, format_summary
 
     plot = "--no-plot" not in arguments
@@ -98,10 +102,12 @@ def simulate_versions(
     else:
         with tempfile.TemporaryDirectory(prefix="curriculum-compare-") as scratch:
             other, label = other_version(checkout, compare, Path(scratch), option="--compare")
-            notes = run_simulation(other, out / "A", arguments)
-        notes += run_simulation(checkout, out / "B", arguments)
-        a, b = _results(out / "A", notes, plot=plot), _results(out / "B", notes, plot=plot)
+            notes = run_simulation(other, out / "A", arguments, version=f"A = {label}")
         labels = (label, working_tree_label(checkout))
+        notes += run_simulation(checkout, out / "B", arguments, version=f"B = {labels[1]}")
+        for version, version_label in zip(VERSION_DIRECTORIES, labels, strict=True):  # A/ and B/ say which is which
+            update_run(out / version, compared_as=version, version_label=version_label)
+        a, b = _results(out / "A", notes, plot=plot), _results(out / "B", notes, plot=plot)
         table, written, more = write_comparison(a, b, out, labels=labels, resamples=resamples, seed=seed, plot=plot)
         directory.remove_stale([*written, *VERSION_DIRECTORIES])
         text = f"A = {labels[0]}\n" + format_summary(a) + f"\nB = {labels[1]}\n" + format_summary(b)
@@ -117,7 +123,7 @@ def simulate_versions(
 @click.option("--subjects", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--sessions", type=click.IntRange(min=1), default=40, show_default=True)
 @click.option("--learner", default="two_afc", show_default=True, help="two_afc, change_detection or module:attr.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--learning-rate", type=float)
 @click.option("--variability", type=float)
 @click.option("--plateau", type=float)

@@ -9,13 +9,13 @@ earlier run of the same population (another version of the curriculum run by its
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import click
 
 from .._cli_paths import NonEmptyPath
-from ._errors import UsageError
+from ._errors import CurriculumError, OutputError, UsageError
 from ._spec import CurriculumSpec
 from ._stdout import guarded_stdout
 
@@ -33,7 +33,7 @@ def simulate_command(
     @click.option("--subjects", type=click.IntRange(min=1), default=20, show_default=True, help="Population size.")
     @click.option("--sessions", type=click.IntRange(min=1), default=40, show_default=True, help="Sessions each.")
     @click.option("--learner", default="two_afc", show_default=True, help="two_afc, change_detection or module:attr.")
-    @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same population and tables.")
+    @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Same seed, same tables.")
     @click.option("--out", type=NonEmptyPath(path_type=Path), required=True, help="Directory for tables and plots.")
     @click.option("--learning-rate", type=float, help="Median learning rate (default 0.32).")
     @click.option("--variability", type=float, help="Log-space spread of learning rates across subjects (0.3).")
@@ -87,17 +87,31 @@ def simulate_command(
                 if earlier is not None:  # before training: a run of another population cannot be compared
                     check_same_population(earlier.description, experiment.description())
                 results = experiment.run().results()
-            also = [out / SESSIONS_DIRECTORY] if keep_sessions else []
-            written, notes = write_results(results, out, plot=not no_plot, also=also)
-            text = format_summary(results)
-            if earlier is not None:
-                labels = (str(compare_dir), str(out))
-                table, paths, more = write_comparison(
-                    earlier, results, out, labels=labels, resamples=resamples, seed=seed, plot=not no_plot
-                )
-                written, notes = written + paths, notes + more
-                text += f"\nA = {labels[0]}, B = {labels[1]}\n" + format_comparison(table)
-            directory.remove_stale(written)
+            with _writing(out):
+                also = [out / SESSIONS_DIRECTORY] if keep_sessions else []
+                written, notes = write_results(results, out, plot=not no_plot, also=also)
+                text = format_summary(results)
+                if earlier is not None:
+                    labels = (str(compare_dir), str(out))
+                    table, paths, more = write_comparison(
+                        earlier, results, out, labels=labels, resamples=resamples, seed=seed, plot=not no_plot
+                    )
+                    written, notes = written + paths, notes + more
+                    text += f"\nA = {labels[0]}, B = {labels[1]}\n" + format_comparison(table)
+                directory.remove_stale(written)
             stdout.write(text + "".join(f"note: {note}\n" for note in notes) + f"results in {out}\n")
 
     return simulate
+
+
+@contextlib.contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """A result that cannot be written (a full disk, a read-only or odd file system) is ``OutputError`` (6)
+    naming the file, not an internal error."""
+    try:
+        yield
+    except OSError as problem:
+        if isinstance(problem, CurriculumError):  # one of ours (e.g. FileExistsError's SamplesNotOwned) as it is
+            raise
+        where = problem.filename or out
+        raise OutputError(f"--out {out}: {where} cannot be written: {problem.strerror or problem}") from None

@@ -93,6 +93,8 @@ class Experiment:
     def __post_init__(self) -> None:
         if self.subjects < 1 or self.sessions < 1:
             raise ValueError(f"subjects and sessions must be >= 1, got {self.subjects} and {self.sessions}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0 (a NumPy seed), got {self.seed}")
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         self.learner_name, self.factory = resolve_learner(self.learner)
@@ -195,7 +197,8 @@ class Experiment:
                 traceback.format_exc(),
             ) from error
         if not isinstance(session, pd.DataFrame | SimulatedSession):
-            raise LearnerFailed(f"{where} returned a {type(session).__name__}, not a DataFrame or SimulatedSession")
+            returned = _article(type(session).__name__)
+            raise LearnerFailed(f"{where} returned {returned}, not a DataFrame or SimulatedSession")
         return session
 
     def _evaluate(self, directory: Path, trials: pd.DataFrame, state: TrainerState, history: History) -> Any:
@@ -247,3 +250,8 @@ _TRAIN: Callable[[int], list[SessionRecord]] | None = None
 def _train_in_worker(index: int) -> list[SessionRecord]:
     assert _TRAIN is not None, "set by Experiment.map_subjects before the fork"
     return _TRAIN(index)
+
+
+def _article(noun: str) -> str:
+    """``an int``, ``a str``: a type's name with its article."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"

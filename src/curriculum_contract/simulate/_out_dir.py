@@ -119,3 +119,7 @@ def _check_creatable(path: Path, error: Callable[[str], Exception]) -> None:
         raise error(f"--out {path}: cannot be created: {ancestor} is not a directory")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise error(f"--out {path}: cannot be created: {ancestor} is not writable")
+    try:  # permissions are not the whole story (a read-only mount, /proc): make a directory there, and remove it
+        os.rmdir(tempfile.mkdtemp(prefix=".curriculum-out-check-", dir=ancestor))
+    except OSError as problem:
+        raise error(f"--out {path}: cannot be created in {ancestor}: {problem.strerror or problem}") from None

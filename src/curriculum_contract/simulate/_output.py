@@ -64,12 +64,13 @@ def write_results(
     return written, notes
 
 
-def add_to_run(directory: Path, written: Path) -> None:
-    """List ``written`` (made in ``directory`` after its run, e.g. a plot drawn by the launcher side) in its
-    ``run.json``, so the record names every file of the run."""
+def update_run(directory: Path, *, written: Sequence[Path] = (), **fields: object) -> None:
+    """Add to ``directory``'s ``run.json`` what is known only after its run: files made there later (a plot the
+    launcher side drew) and ``fields`` (which version of a comparison it is), so the record stays whole."""
     run = directory / RUN_FILE
     document = json.loads(run.read_text(encoding="utf-8"))
-    document["files"] = sorted({*document.get("files", []), written.name})
+    document["files"] = sorted({*document.get("files", []), *(path.name for path in written)})
+    document.update(fields)
     write_text_atomic(run, json.dumps(document, indent=2, default=str) + "\n")
 
 
