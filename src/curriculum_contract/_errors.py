@@ -115,6 +115,12 @@ class ContractError(Exception):
     def __str__(self) -> str:
         return self.reason
 
+    def prefixed(self, context: str) -> ContractError:
+        """This error with its reason after ``context`` (``A = HEAD~1: ...``): a caller says where it happened."""
+        self.reason = f"{context}{self.reason}"
+        self.args = (self.reason,)
+        return self
+
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as its class and attributes, whatever its ``__init__`` takes: a simulation worker's error
         reaches the parent process as itself (pickle would call ``__init__`` with the reason alone)."""

@@ -47,3 +47,13 @@ def _link_new(temporary: Path, path: Path) -> None:
         if os.path.lexists(path):
             raise FileExistsError(f"{path} already exists") from None
         os.replace(temporary, path)
+
+
+def staging_directory(parent: Path, prefix: str) -> Path:
+    """A new directory of a unique name in ``parent`` with the mode ``mkdir`` gives it (``mkdtemp``'s is
+    owner-only): what is built there and renamed into place is then as readable as anything made in place."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.chmod(path, 0o777 & ~mask)
+    return path

@@ -12,7 +12,7 @@ from ibl_2afc.curriculum import SPEC
 
 from curriculum_contract.sdk import CurriculumSpec
 from curriculum_contract.simulate import Experiment
-from curriculum_contract.simulate._experiment import stage_order
+from curriculum_contract.simulate._stage_graph import stage_order
 
 
 def test_evaluations_leave_the_states_and_the_curriculum_unchanged() -> None:

@@ -116,12 +116,18 @@ def test_refusals_name_what_and_where(versions, recorded: Path, tmp_path: Path) 
     reference, candidate, env = versions
     old = fake_project(tmp_path / "contract-1.0")
     env.programs[old.resolve()] = write_program(tmp_path / "bin-fail", "replay_fail")  # stops after its line 2
-    short = r"contract-1\.0/fake-curriculum: `curriculum replay` printed 2 line\(s\) for 8 request\(s\)"
+    short = (
+        r"contract-1\.0/fake-curriculum \(not in a git repository\): "
+        r"`curriculum replay` printed 2 line\(s\) for 8 request\(s\)"
+    )
     with pytest.raises(ContractViolation, match=short):
         whatif(candidate, store=recorded, against=str(old), environment=env)
     with pytest.raises(SubjectNotEnrolled, match=r"subject 'M8' has no recorded session in"):
         whatif(candidate, store=recorded, against=str(reference), environment=env, subjects=["M8"])
-    with pytest.raises(InvalidArgument, match=r"--against 'nope': neither a directory nor a git revision"):
+    with pytest.raises(
+        InvalidArgument,
+        match=r"--against 'nope': not a directory, and no git revision either: .* is not in a git repository",
+    ):
         whatif(candidate, store=recorded, against="nope", environment=env)
     now = datetime.now(UTC)
     HistoryStore(recorded).record_session(SessionRecord(

@@ -59,8 +59,20 @@ def test_a_stricter_threshold_graduates_later_than_the_previous_commit(tmp_path:
     head = git(project, "rev-parse", "HEAD").strip()
     assert runs["B"]["version_label"] == f"{project.resolve()} (working tree at {head[:10]})"
     assert f"results in {out}" in done.stdout and "plot skipped" not in done.stdout
-    # The curriculum's env is uv's: no pip advice for it (its Parquet note, if any, says `uv add pyarrow`)
-    assert "pip install" not in done.stdout, done.stdout
+    # The curriculum's env is lean (no pyarrow either): this side writes the Parquet copies, and advises nothing.
+    assert "pip install" not in done.stdout and "note:" not in done.stdout, done.stdout
+    assert {"sessions.parquet", "summary.parquet"} <= set(runs["B"]["files"])
+    assert (out / "B" / "stages.parquet").is_file()
+
+    # B (the working tree) broken after A ran: the earlier comparison is left as it was, nothing staged remains.
+    before = {path.relative_to(out): path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    curriculum.write_text(curriculum.read_text(encoding="utf-8") + 'raise RuntimeError("broken")\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False,
+                          env={**os.environ}, timeout=1500)  # fmt: skip
+    assert done.returncode != 0 and done.stderr.startswith("curriculum-contract: error: B = "), done.stderr[-3000:]
+    assert {path.relative_to(out): path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
+    assert not [path.name for path in out.iterdir() if path.name.startswith(".")]
+    git(project, "checkout", "--", str(curriculum.relative_to(project)))
 
     # The same --out again, without --compare: that run's files only, none of the comparison's.
     again = [arg for arg in args if arg not in ("--compare", "HEAD~1")]

@@ -50,3 +50,35 @@ def test_a_factory_that_raises_is_a_learner_failure_naming_the_subject(workers: 
         Experiment(spec(0.8), learner=broken_factory, subjects=2, sessions=1, workers=workers).run()
     assert "could not make subject sim-001: ValueError: factory broken" in str(caught.value)
     assert caught.value.exit_code == 5 and "Traceback" in caught.value.details
+
+
+def _broken_metrics(data_directory: object) -> None:
+    raise ValueError("a metric the author got wrong")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_metrics_failure_names_the_subject_and_session_not_only_a_removed_scratch_path(workers: int) -> None:
+    import dataclasses
+
+    from curriculum_contract.sdk import MetricsError
+
+    broken = dataclasses.replace(spec(0.8), metrics=_broken_metrics)
+    with pytest.raises(MetricsError) as caught:
+        Experiment(broken, subjects=2, sessions=2, workers=workers).run()
+    assert str(caught.value).startswith("subject sim-001, session 1: metrics function "), str(caught.value)
+    assert "ValueError: a metric the author got wrong" in str(caught.value) and caught.value.exit_code == 4
+    assert "was a scratch directory: --keep-sessions keeps it" in caught.value.details
+
+
+def test_a_learner_for_another_task_says_which_parameter_is_not_of_its_kind() -> None:
+    from ibl_2afc.curriculum import SPEC as IBL
+    from visual_behavior.curriculum import SPEC as VISUAL
+
+    for curriculum, learner, expected in (
+        (IBL, "change_detection", "task parameter response_window_s = 60.0 is not a list as the change_detection"),
+        (VISUAL, "two_afc", "task parameter response_window_s = [0.15, 0.75] is not a number as the two_alternative"),
+    ):
+        with pytest.raises(LearnerFailed) as caught:
+            Experiment(curriculum, learner=learner, subjects=1, sessions=1, workers=1).run()
+        assert expected in str(caught.value) and "is this learner for this curriculum's task?" in str(caught.value)
+        assert caught.value.exit_code == 5

@@ -43,6 +43,46 @@ def test_a_run_that_fails_leaves_no_new_directory(tmp_path: Path) -> None:
         assert not (tmp_path / "new").exists(), args
 
 
+def test_a_failed_keep_sessions_run_leaves_no_new_directory(tmp_path: Path) -> None:
+    """The sessions are staged in --out: a failure removes what was made for them, up to what existed."""
+    result = invoke("--out", str(tmp_path / "new" / "out"), "--keep-sessions", "--learner",
+                    "tiny_curriculum:failing_learner")  # fmt: skip
+    assert result.exit_code == 5, result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_compare_with_its_own_out_is_refused_before_training(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("--out", str(out)).exit_code == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    result = invoke("--out", str(out), "--compare", str(out / "." / ""), "--learner", "tiny_curriculum:nope")
+    assert result.exit_code == 2, result.output
+    assert f"curriculum: error: --out {out} is the --compare directory" in result.output
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    assert invoke("--out", str(tmp_path / "other"), "--compare", str(out), "--resamples", "100").exit_code == 0
+
+
+def test_files_of_someone_else_in_a_version_directory_are_refused_and_left_alone(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("--out", str(out / "A")).exit_code == 0  # as a comparison's A/ holds a run
+    (out / "A" / "extra").mkdir()
+    before = names(out / "A")
+    result = invoke("--out", str(out))
+    assert result.exit_code == 2 and "holds files a simulation does not write (A/extra)" in result.output
+    assert names(out / "A") == before
+    (out / "A" / "extra").rmdir()
+    assert invoke("--out", str(out)).exit_code == 0  # an earlier comparison's A/ alone is replaced
+    assert not (out / "A").exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes")
+def test_kept_sessions_are_as_readable_as_a_directory_mkdir_makes(tmp_path: Path) -> None:
+    assert invoke("--out", str(tmp_path / "out"), "--keep-sessions").exit_code == 0
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert oct((tmp_path / "out" / "sessions").stat().st_mode & 0o777) == oct(0o777 & ~mask)
+
+
 def test_an_out_holding_other_files_is_refused_and_left_alone(tmp_path: Path) -> None:
     out = tmp_path / "data"
     out.mkdir()
@@ -180,3 +220,34 @@ def test_a_seed_numpy_cannot_take_is_a_usage_error(seed: str, tmp_path: Path) ->
         launcher = CliRunner().invoke(main, argv)
         assert launcher.exit_code == 2 and "--seed" in launcher.stderr.splitlines()[0], (argv, launcher.output)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_comparison_replaces_a_and_b_only_when_both_runs_succeeded(tmp_path: Path) -> None:
+    """The launcher side stages A and B: a failure in either leaves the earlier comparison as it was."""
+    from curriculum_contract.simulate._out_dir import OutputDirectory
+
+    out = tmp_path / "out"
+    for version in ("A", "B"):
+        assert invoke("--out", str(out / version)).exit_code == 0
+    before = {path.relative_to(out): path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    directory = OutputDirectory.prepare(out, ValueError)
+    with pytest.raises(RuntimeError, match="B failed"), directory.staging_versions() as staging:
+        assert invoke("--out", str(staging / "A"), "--seed", "2").exit_code == 0
+        raise RuntimeError("B failed")
+    assert {path.relative_to(out): path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
+    assert names(out) == {"A", "B"}, "nothing staged is left"
+    with directory.staging_versions() as staging:
+        for version in ("A", "B"):
+            assert invoke("--out", str(staging / version), "--seed", "2").exit_code == 0
+    assert names(out) == {"A", "B"}
+    assert json.loads((out / "A" / "run.json").read_text())["seed"] == 2
+
+
+def test_a_comparison_that_fails_into_a_new_out_leaves_nothing(tmp_path: Path) -> None:
+    from curriculum_contract.simulate._out_dir import OutputDirectory
+
+    directory = OutputDirectory.prepare(tmp_path / "new" / "out", ValueError)
+    with pytest.raises(KeyboardInterrupt), directory.staging_versions() as staging:
+        assert invoke("--out", str(staging / "A")).exit_code == 0
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []

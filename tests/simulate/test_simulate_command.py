@@ -49,7 +49,10 @@ def test_a_missing_results_directory_and_bad_parameters_are_named(tmp_path: Path
     comparison = invoke(0.8, "--out", str(tmp_path / "c"), "--compare", str(tmp_path / "cmp"))
     assert comparison.exit_code == 3 and f"it holds a comparison: pass {tmp_path / 'cmp' / 'A'}" in comparison.output
     bad = invoke(0.8, "--out", str(tmp_path / "b"), "--plateau", "2")
-    assert bad.exit_code == 2 and "--plateau" in bad.output
+    assert bad.exit_code == 2, bad.output
+    assert "curriculum: error: --plateau: learner parameter plateau = 2.0 is out of range (0 < plateau <= 1)" in (
+        bad.output
+    )
     unknown = invoke(0.8, "--out", str(tmp_path / "b"), "--learner", "nope")
     assert unknown.exit_code == 2 and "unknown learner 'nope'" in unknown.output
 

@@ -59,3 +59,23 @@ class _FailsOnSecondSession:
 
 def failing_learner(subject_id: str, rng: object, parameters: object) -> _FailsOnSecondSession:
     return _FailsOnSecondSession(LEARNERS["two_afc"](subject_id, rng, parameters))
+
+
+class _Slow:
+    """The built-in learner, each session after writing this process's id into ``$SIMULATE_PIDS`` and a pause:
+    a worker a test can find, and kill the run around."""
+
+    def __init__(self, learner: Learner) -> None:
+        self.learner = learner
+
+    def run_session(self, parameters: dict) -> object:
+        import os
+        import time
+
+        (Path(os.environ["SIMULATE_PIDS"]) / str(os.getpid())).touch()
+        time.sleep(0.2)
+        return self.learner.run_session(parameters)
+
+
+def slow_learner(subject_id: str, rng: object, parameters: object) -> _Slow:
+    return _Slow(LEARNERS["two_afc"](subject_id, rng, parameters))

@@ -1,5 +1,6 @@
 """Bad input to ``new``: a clear one-line error, a non-zero exit, and nothing left behind."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -174,6 +175,10 @@ def test_the_cli_creates_a_repository(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "curriculum mouse-2afc, package mouse_2afc" in result.stdout
     assert (tmp_path / "repo" / "src" / "mouse_2afc" / "curriculum.py").is_file()
+    mask = os.umask(0o022)
+    os.umask(mask)
+    # built in a hidden directory and renamed: as readable as a directory made in place (the lab, the launcher)
+    assert oct((tmp_path / "repo").stat().st_mode & 0o777) == oct(0o777 & ~mask)
     # without --lock there is no uv.lock yet: the next step says a launch and simulate need one committed
     assert not (tmp_path / "repo" / "uv.lock").exists()
     assert result.stdout.splitlines()[-1].endswith("then commit uv.lock (launch and simulate need it)")

@@ -3,6 +3,10 @@
 On POSIX the program leads its own group (a new session). Until the launcher reaps it, the exited
 leader stays a zombie that holds the group id, so signalling the group can never hit an unrelated
 process that reused the number. On Windows the tree is ended with ``taskkill /T``.
+
+``run_interruptible`` runs a program the user waits for (``simulate``): Ctrl-C reaches it as it would at
+the terminal, it gets a grace period to end its run (remove its scratch, stop its workers), then what is left
+of its group is killed.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from ._supervisor import process_stats
 
@@ -21,7 +28,7 @@ from ._supervisor import process_stats
 SUPERVISOR_MARGIN_S = 10.0
 
 
-def _wait_exit(proc: subprocess.Popen[bytes], deadline: float) -> bool:
+def _wait_exit(proc: subprocess.Popen[Any], deadline: float) -> bool:
     """Wait until the child exits or the deadline passes, WITHOUT reaping it on POSIX.
 
     Leaving the child a zombie keeps its pid (= the group id) reserved, so signalling the group
@@ -65,14 +72,14 @@ def _pidfd_open(pid: int) -> int | None:
         return None
 
 
-def _exited(proc: subprocess.Popen[bytes]) -> bool:
+def _exited(proc: subprocess.Popen[Any]) -> bool:
     """Whether the child exited; where ``waitid`` exists it stays unreaped (a zombie holding its id)."""
     if hasattr(os, "waitid"):
         return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
     return proc.poll() is not None  # reaps: the group id may then be reused, a narrow window
 
 
-def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+def _signal_group(proc: subprocess.Popen[Any], sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
 
@@ -87,13 +94,13 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _kill_leftovers(proc: subprocess.Popen[bytes]) -> None:
+def _kill_leftovers(proc: subprocess.Popen[Any]) -> None:
     """The program exited: kill what it left running in its group (the zombie still holds the id)."""
     if os.name == "posix":
         _signal_group(proc, signal.SIGKILL)
 
 
-def _terminate_group(proc: subprocess.Popen[bytes], grace_s: float, *, supervised: bool = False) -> None:
+def _terminate_group(proc: subprocess.Popen[Any], grace_s: float, *, supervised: bool = False) -> None:
     """SIGTERM the group, wait up to ``grace_s`` for all of it to go, then SIGKILL the group.
 
     A supervisor gives the program half the grace, then kills every descendant itself: it is waited
@@ -120,3 +127,34 @@ def _group_has_live_members(pgid: int) -> bool:
         return any(len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z" for _pid, fields in process_stats())
     except OSError:
         return _group_alive(pgid)
+
+
+#: Seconds a program interrupted with Ctrl-C has to end its own run before its group is killed.
+INTERRUPT_GRACE_S = 10.0
+
+
+def run_interruptible(
+    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], grace_s: float = INTERRUPT_GRACE_S
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` to its end, its output captured. Interrupted (Ctrl-C, or any exception here): SIGINT
+    to its group (POSIX), up to ``grace_s`` to exit, then the group is killed, and the interruption re-raised."""
+    posix = os.name == "posix"
+    proc = subprocess.Popen(
+        list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=posix,
+    )  # fmt: skip
+    try:
+        stdout, stderr = proc.communicate()
+    except BaseException:
+        if posix:
+            _signal_group(proc, signal.SIGINT)
+            _wait_exit(proc, time.monotonic() + grace_s)  # unreaped: the group id stays ours
+            _signal_group(proc, signal.SIGKILL)
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)

@@ -11,9 +11,9 @@ write their tables (OUT/A the other version, OUT/B this one); they are compared 
 from __future__ import annotations
 
 import logging
-import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,11 +21,13 @@ import click
 
 from .._cli_errors import ReportingCommand
 from .._cli_paths import NonEmptyPath
+from .._errors import ContractError
 from ..sdk._errors import ExitCode
 from ._bootstrap import ensure_environment
 from ._errors import InvalidArgument, ProcessFailed, tail_text
 from ._locate import locate_curriculum
 from ._process import clean_environment
+from ._process_group import run_interruptible
 from ._versions import other_version, working_tree_label
 
 if TYPE_CHECKING:
@@ -35,23 +37,26 @@ logger = logging.getLogger(__name__)
 _FORWARDED = ("subjects", "sessions", "learner", "seed", "learning_rate", "variability", "plateau", "forgetting",
               "motivation", "curriculum_name", "no_plot", "workers", "keep_sessions", "opt")  # fmt: skip
 _NOTE = "note: "
-#: The child's note says what to pip install; the curriculum's environment is uv's, from its own dependencies.
-_PARQUET_NOTE = "Parquet tables skipped: the curriculum's environment has no pyarrow (`uv add pyarrow` in it)"
 
 
-def run_simulation(checkout: Path, out: Path, arguments: Sequence[str], *, version: str = "") -> list[str]:
-    """Bootstrap ``checkout``'s environment and run its ``curriculum simulate --out OUT ...``; its notes.
+@contextmanager
+def _as_version(version: str) -> Iterator[None]:
+    """A failure in the block starts with ``version`` (``A = HEAD~1 (0123abcd45)``): in a comparison, which
+    version failed, whether in its export, its environment or its run."""
+    try:
+        yield
+    except ContractError as error:
+        error.prefixed(f"{version}: ")
+        raise
 
-    ``version`` (``A = HEAD~1 (0123abcd45)``) starts the reason of a failure: in a comparison, which one failed.
-    """
-    which = f"{version}: " if version else ""
+
+def run_simulation(checkout: Path, out: Path, arguments: Sequence[str]) -> list[str]:
+    """Bootstrap ``checkout``'s environment and run its ``curriculum simulate --out OUT ...``; its notes."""
     location = locate_curriculum(checkout, allow_dirty=True)
     executable = ensure_environment(location, progress=lambda line: logger.info("uv: %s", line))
     argv = [str(executable), "simulate", "--out", str(out), *arguments]
     logger.info("running %s", argv)
-    done = subprocess.run(
-        argv, cwd=location.project_dir, env=clean_environment(), capture_output=True, text=True, check=False
-    )
+    done = run_interruptible(argv, cwd=location.project_dir, env=clean_environment())
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         reason = next((line for line in lines if line.startswith("curriculum: error: ")), lines[-1] if lines else "")
@@ -59,9 +64,9 @@ def run_simulation(checkout: Path, out: Path, arguments: Sequence[str], *, versi
             reason = reason.removeprefix("curriculum: error: ")
             if reason.startswith("--curriculum "):  # the program's --curriculum NAME is --curriculum-name here
                 reason = "--curriculum-name " + reason.removeprefix("--curriculum ")
-            raise InvalidArgument(which + reason, tail_text(done.stderr))
+            raise InvalidArgument(reason, tail_text(done.stderr))
         raise ProcessFailed(
-            f"{which}`curriculum simulate` in {location.project_dir} exited {done.returncode}: "
+            f"`curriculum simulate` in {location.project_dir} exited {done.returncode}: "
             f"{reason.removeprefix('curriculum: error: ')}",
             argv=argv,
             child_exit_code=done.returncode,
@@ -71,8 +76,9 @@ def run_simulation(checkout: Path, out: Path, arguments: Sequence[str], *, versi
 
 
 def _results(out: Path, notes: list[str], *, plot: bool) -> ExperimentResults:
-    """The results a run left in ``out``; their plot drawn here when the curriculum's env could not draw it."""
-    from ..simulate._output import PLOT_FILE, optional_missing, read_results, update_run
+    """The results a run left in ``out``; their plot and Parquet tables made here (from the CSV tables) when
+    the curriculum's lean env could not make them and this one can."""
+    from ..simulate._output import PLOT_FILE, optional_missing, read_results, update_run, write_parquet
 
     results = read_results(out)
     if plot and not (out / PLOT_FILE).exists() and not optional_missing("matplotlib"):
@@ -80,7 +86,9 @@ def _results(out: Path, notes: list[str], *, plot: bool) -> ExperimentResults:
 
         update_run(out, written=[plot_survival([("", results)], out / PLOT_FILE)])
         notes[:] = [note for note in notes if not note.startswith("plot skipped")]
-    notes[:] = [_PARQUET_NOTE if note.startswith("Parquet tables skipped") else note for note in notes]
+    if not (out / "sessions.parquet").exists() and not optional_missing("pyarrow"):
+        update_run(out, written=write_parquet(results, out))
+        notes[:] = [note for note in notes if not note.startswith("Parquet tables skipped")]
     return results
 
 
@@ -97,17 +105,21 @@ def simulate_versions(
     directory = OutputDirectory.prepare(out, InvalidArgument, keep_sessions=keep)
     if compare is None:
         notes = run_simulation(checkout, out, arguments)
-        text = format_summary(_results(out, notes, plot=plot))
-        directory.remove_versions()
+        text = format_summary(_results(out, notes, plot=plot))  # the run removed an earlier comparison's A/, B/
     else:
-        with tempfile.TemporaryDirectory(prefix="curriculum-compare-") as scratch:
-            other, label = other_version(checkout, compare, Path(scratch), option="--compare")
-            notes = run_simulation(other, out / "A", arguments, version=f"A = {label}")
-        labels = (label, working_tree_label(checkout))
-        notes += run_simulation(checkout, out / "B", arguments, version=f"B = {labels[1]}")
-        for version, version_label in zip(VERSION_DIRECTORIES, labels, strict=True):  # A/ and B/ say which is which
-            update_run(out / version, compared_as=version, version_label=version_label)
-        a, b = _results(out / "A", notes, plot=plot), _results(out / "B", notes, plot=plot)
+        with directory.staging_versions() as staging:  # A/ and B/ replaced only when both runs succeeded
+            with tempfile.TemporaryDirectory(prefix="curriculum-compare-") as scratch:
+                other, label = other_version(checkout, compare, Path(scratch), option="--compare")
+                with _as_version(f"A = {label}"):
+                    notes = run_simulation(other, staging / "A", arguments)
+            labels = (label, working_tree_label(checkout))
+            with _as_version(f"B = {labels[1]}"):
+                notes += run_simulation(checkout, staging / "B", arguments)
+            runs = []
+            for version, version_label in zip(VERSION_DIRECTORIES, labels, strict=True):  # which is which
+                update_run(staging / version, compared_as=version, version_label=version_label)
+                runs.append(_results(staging / version, notes, plot=plot))
+        a, b = runs
         table, written, more = write_comparison(a, b, out, labels=labels, resamples=resamples, seed=seed, plot=plot)
         directory.remove_stale([*written, *VERSION_DIRECTORIES])
         text = f"A = {labels[0]}\n" + format_summary(a) + f"\nB = {labels[1]}\n" + format_summary(b)

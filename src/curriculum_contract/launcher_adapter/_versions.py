@@ -12,6 +12,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from .._errors import ContractError
 from .._tools import find_git
 from ._bootstrap import _run_uv, find_uv
 from ._errors import InvalidArgument, tail_text
@@ -23,6 +24,13 @@ def export_revision(checkout: Path, revision: str, destination: Path, *, option:
 
     ``option`` names the command-line option the revision came from, in the error messages.
     """
+    inside = run_git(["rev-parse", "--is-inside-work-tree"], cwd=checkout)
+    if inside.exit_code != 0:
+        raise InvalidArgument(
+            f"{option} {revision!r}: not a directory, and no git revision either: {checkout} is not in a git "
+            "repository",
+            inside.stderr.strip(),
+        )
     found = run_git(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd=checkout)
     if found.exit_code != 0:
         raise InvalidArgument(
@@ -46,7 +54,11 @@ def export_revision(checkout: Path, revision: str, destination: Path, *, option:
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(destination, filter="data")
     if not (destination / "uv.lock").is_file() and (destination / "pyproject.toml").is_file():
-        _run_uv([find_uv(), "lock", "--color", "never"], destination, offline=False, progress=None, timeout_s=None)
+        try:
+            _run_uv([find_uv(), "lock", "--color", "never"], destination, offline=False, progress=None, timeout_s=None)
+        except ContractError as error:  # uv's own reason names only the temporary directory
+            error.prefixed(f"{option} {revision!r} ({commit[:10]}) has no uv.lock, and locking it failed: ")
+            raise
     return commit
 
 
@@ -54,7 +66,7 @@ def other_version(checkout: Path, rev_or_dir: str, scratch: Path, *, option: str
     """The other version's checkout (a directory as is, a revision exported under ``scratch``) and its label."""
     other = Path(rev_or_dir)
     if other.is_dir():
-        return other, str(other)
+        return other, working_tree_label(other)
     destination = scratch / "checkout"
     commit = export_revision(checkout, rev_or_dir, destination, option=option)
     return destination, f"{rev_or_dir} ({commit[:10]})"
@@ -62,9 +74,14 @@ def other_version(checkout: Path, rev_or_dir: str, scratch: Path, *, option: str
 
 def working_tree_label(checkout: Path) -> str:
     """The checkout as it is on disk, as a comparison labels it: its path, the commit it is at and whether it
-    has uncommitted changes (edits are part of what runs), e.g. ``DIR (working tree at 0123abcd45, edited)``."""
+    has uncommitted changes (edits are part of what runs), e.g. ``DIR (working tree at 0123abcd45, edited)``;
+    ``untracked`` when none of its files is committed, ``not in a git repository`` without one."""
     head = run_git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=checkout)
     if head.exit_code != 0:
-        return f"{checkout} (working tree)"
+        inside = run_git(["rev-parse", "--is-inside-work-tree"], cwd=checkout).exit_code == 0
+        return f"{checkout} ({'in a repository with no commit' if inside else 'not in a git repository'})"
+    commit = head.stdout.strip()[:10]
+    if not run_git(["ls-files", "--", "."], cwd=checkout).stdout.strip():
+        return f"{checkout} (untracked, in the working tree at {commit})"  # nothing of it is in that commit
     edited = run_git(["status", "--porcelain", "--untracked-files=no", "--", "."], cwd=checkout).stdout.strip()
-    return f"{checkout} (working tree at {head.stdout.strip()[:10]}{', edited' if edited else ''})"
+    return f"{checkout} (working tree at {commit}{', edited' if edited else ''})"

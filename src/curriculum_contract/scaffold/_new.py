@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from .._files import staging_directory
 from ._copier import copy_template, import_copier, read_answers
 from ._errors import DestinationError
 from ._git import configured, first_commit
@@ -80,7 +80,7 @@ def new_curriculum(
     created_parents = _missing_parents(destination)
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.new-", dir=destination.parent))
+        staging = staging_directory(destination.parent, f".{destination.name}.new-")
     except OSError as error:
         raise DestinationError(f"cannot create {destination}: {error.strerror or error}") from None
     try:

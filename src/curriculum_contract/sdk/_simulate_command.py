@@ -76,6 +76,11 @@ def simulate_command(
             parameters = LearnerParameters(**given)
         except ValueError as error:
             raise UsageError(f"--{str(error).split()[2].replace('_', '-')}: {error}") from None
+        if compare_dir is not None and compare_dir.resolve() == out.resolve():
+            raise UsageError(
+                f"--out {out} is the --compare directory: the run would replace the results it is compared with; "
+                "choose another --out"
+            )
         with guarded_stdout() as stdout:
             directory = OutputDirectory.prepare(out, UsageError, keep_sessions=keep_sessions)
             earlier = read_results(compare_dir) if compare_dir is not None else None

@@ -73,6 +73,7 @@ class SimulatedSubject:
     def run_session(self, parameters: Mapping[str, Any] | None = None) -> SimulatedSession:
         """Run one session with the suggested task ``parameters``; the subject learns from it."""
         params, ignored = self.resolve(parameters or {})
+        self._check_kinds(params)
         self._validate(params)
         rng = self.session_rng()
         truth = self._truth(rng, params)
@@ -92,6 +93,18 @@ class SimulatedSubject:
         self._update(params, trials)
         self.sessions_run += 1
         return session
+
+    def _check_kinds(self, params: dict[str, Any]) -> None:
+        """Each parameter it models is of its default's kind (a list, a number, a flag, a text), else a
+        ``ValueError`` that says so: usually another task's curriculum (``--learner`` for another task)."""
+        for key, default in self.defaults.items():
+            value = params[key]
+            kind = _kind(default)
+            if kind is not None and _kind(value) != kind:
+                raise ValueError(
+                    f"task parameter {key} = {value!r} is not {kind} as the {self.task} learner models it "
+                    f"(default {default!r}): is this learner for this curriculum's task?"
+                )
 
     def _validate(self, params: dict[str, Any]) -> None:
         """Reject parameters the task cannot run (``ValueError``)."""
@@ -221,3 +234,16 @@ def _layout(names: tuple[str, ...], dtypes: tuple[Any, ...]) -> tuple[pd.Index, 
         groups.setdefault(dtype if dtype is not None else -1 - position, []).append(position)
     layout = [(dtypes[where[0]], np.array(where, dtype=np.intp)) for where in groups.values()]
     return pd.DataFrame({name: [] for name in names}).columns, layout
+
+
+def _kind(value: object) -> str | None:
+    """What kind of task parameter ``value`` is, by the JSON it comes from; None: any (a null default)."""
+    if isinstance(value, bool):
+        return "a flag"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a text"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return None if value is None else type(value).__name__

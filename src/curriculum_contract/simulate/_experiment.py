@@ -21,6 +21,8 @@ import json
 import multiprocessing
 import os
 import shutil
+import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -32,6 +34,7 @@ import numpy as np
 import pandas as pd
 from aind_behavior_curriculum import TrainerState
 
+from .._errors import ContractError
 from ..sdk._contract import History
 from ..sdk._session import evaluate_session, next_history
 from ..sdk._spec import CurriculumSpec
@@ -41,31 +44,7 @@ from ._learners import Learner, LearnerFactory, LearnerParameters, resolve_learn
 from ._results import ExperimentResults, SessionRecord
 from ._scratch import TRIALS_FILE, ScratchDirectories, scratch_root, write_file
 from ._sessions import SESSION_FILE, SimulatedSession
-
-
-def stage_order(spec: CurriculumSpec) -> list[str]:
-    """The stages in training order: by the longest path of transitions from enrollment (a transition back
-    is ignored), ties in breadth-first order; the DSL's own order is a set's. Unreachable stages last, by name."""
-    curriculum = spec.trainer.curriculum
-    targets = {
-        stage.name: [target.name for _rule, target in curriculum.see_stage_transitions(stage)]
-        for stage in curriculum.see_stages()
-    }
-    first = spec.enroll().stage.name
-    seen, queue, depth = [first], [first], {first: 0}
-    while queue:
-        name = queue.pop(0)
-        for target in targets.get(name, []):
-            if target not in seen:
-                seen.append(target)
-                queue.append(target)
-    for _ in range(len(seen)):  # relax: a stage sits after every stage that leads to it (cycles: bounded)
-        for name in seen:
-            for target in targets.get(name, []):
-                if target != first and seen.index(target) > 0 and depth.get(target, 0) < depth[name] + 1 <= len(seen):
-                    depth[target] = depth[name] + 1
-    ordered = sorted(seen, key=lambda name: (depth.get(name, 0), seen.index(name)))
-    return ordered + sorted(set(targets) - set(seen))
+from ._stage_graph import stage_order, stages_after
 
 
 @dataclass
@@ -129,7 +108,8 @@ class Experiment:
         # Not multiprocessing.Pool: on a failure its terminate() kills workers, and one killed while holding the
         # task queue's lock hangs terminate() for ever (seen on a busy machine). Here the subjects not started
         # are cancelled and the running ones finish.
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        context = multiprocessing.get_context("fork")
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_end_with, initargs=(os.getpid(),))
         try:
             # map: results in index order, so a failure is that of the first failing subject, as in-process
             return list(pool.map(_train_in_worker, range(self.subjects)))
@@ -153,7 +133,13 @@ class Experiment:
                 parameters = state.stage.task.task_parameters.model_dump(mode="json")
                 session = self._session(learner, subject_id, number, parameters)
                 directory, trials = self._write(session, root, f"{subject_id}_session_{number:03d}", scratch)
-                suggestion = self._evaluate(directory, trials, state, history)
+                try:
+                    suggestion = self._evaluate(directory, trials, state, history)
+                except ContractError as error:  # its path is a scratch directory, gone after the run
+                    error.prefixed(f"subject {subject_id}, session {number}: ")
+                    if scratch is not None:
+                        error.details += f"\n{directory} was a scratch directory: --keep-sessions keeps it\n"
+                    raise
                 if scratch is not None:
                     scratch.release(directory)
                 stage, after = state.stage.name, suggestion.trainer_state.stage.name
@@ -170,7 +156,10 @@ class Experiment:
         """The tables of the last ``run()`` (running it first if it has not run)."""
         if not self.records:
             self.run()
-        return ExperimentResults.from_records(self.records, stage_order(self.spec), self.sessions, self.description())
+        order = stage_order(self.spec)
+        return ExperimentResults.from_records(
+            self.records, order, self.sessions, self.description(), after=stages_after(self.spec)
+        )
 
     def description(self) -> dict[str, Any]:
         """What the results were made from (``run.json``): enough to rerun the same population."""
@@ -245,6 +234,22 @@ def default_workers() -> int:
 
 
 _TRAIN: Callable[[int], list[SessionRecord]] | None = None
+
+
+def _end_with(parent: int) -> None:
+    """A worker ends when the process that forked it is gone (killed: it could not stop the pool), rather
+    than wait for work for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
+#: How often a worker checks that the process that forked it is still there.
+_PARENT_POLL_S = 0.5
 
 
 def _train_in_worker(index: int) -> list[SessionRecord]:

@@ -59,15 +59,15 @@ class LearnerParameters:
 
     def __post_init__(self) -> None:
         checks = {
-            "learning_rate": 0.0 <= self.learning_rate <= 1.0,
-            "variability": 0.0 <= self.variability <= 3.0,
-            "plateau": 0.0 < self.plateau <= 1.0,
-            "forgetting": 0.0 <= self.forgetting < 1.0,
-            "motivation": self.motivation > 0.0,
+            "learning_rate": (0.0 <= self.learning_rate <= 1.0, "0 <= learning_rate <= 1"),
+            "variability": (0.0 <= self.variability <= 3.0, "0 <= variability <= 3"),
+            "plateau": (0.0 < self.plateau <= 1.0, "0 < plateau <= 1"),
+            "forgetting": (0.0 <= self.forgetting < 1.0, "0 <= forgetting < 1"),
+            "motivation": (self.motivation > 0.0, "motivation > 0"),
         }
-        for name, ok in checks.items():
-            if not ok:
-                raise ValueError(f"learner parameter {name} = {getattr(self, name)!r} is out of range")
+        for name, (ok, allowed) in checks.items():
+            if not ok:  # NaN fails every check
+                raise ValueError(f"learner parameter {name} = {getattr(self, name)!r} is out of range ({allowed})")
 
 
 LearnerFactory = Callable[[str, np.random.Generator, LearnerParameters], Learner]

@@ -6,7 +6,9 @@ hidden files aside. Anything else is refused up front (exit 2) and never touched
 has written its results, the result files of the earlier run that this one did not write are removed, so
 the directory never mixes two runs: a table, a plot or a comparison from before. The kept sessions
 (``--keep-sessions``) are written into a hidden directory first and replace ``sessions/`` only when the run
-succeeded; an earlier ``sessions/`` is removed only when that run's ``run.json`` lists it as its own.
+succeeded; an earlier ``sessions/`` is removed only when that run's ``run.json`` lists it as its own. The two
+runs of a comparison are made in a hidden directory too and replace A/ and B/ only when both succeeded. A
+run that fails leaves no directory it created.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._files import staging_directory
 from ._output import COMPARISON_FILES, PLOT_FILE, RUN_FILE, TABLES
 
 SESSIONS_DIRECTORY = "sessions"
@@ -29,7 +32,8 @@ VERSION_DIRECTORIES = ("A", "B")
 RESULT_FILES = frozenset(
     {RUN_FILE, PLOT_FILE, *COMPARISON_FILES, *(f"{table}.{kind}" for table in TABLES for kind in ("csv", "parquet"))}
 )
-_RESULT_NAMES = RESULT_FILES | {SESSIONS_DIRECTORY, *VERSION_DIRECTORIES}
+_VERSION_NAMES = RESULT_FILES | {SESSIONS_DIRECTORY}
+_RESULT_NAMES = _VERSION_NAMES | set(VERSION_DIRECTORIES)
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,11 @@ class OutputDirectory:
         if not path.exists():
             _check_creatable(path, error)
             return cls(path, frozenset())
-        if not path.is_dir():
-            raise error(f"--out {path}: exists and is not a directory")
-        try:
-            names = [name for name in os.listdir(path) if not name.startswith(".")]
-        except OSError as problem:
-            raise error(f"--out {path}: cannot be listed: {problem.strerror or problem}") from None
+        names = _listing(path, error)
         foreign = sorted(name for name in names if name not in _RESULT_NAMES)
+        for version in (name for name in VERSION_DIRECTORIES if name in names):  # A/ and B/ hold one run each
+            inside = _listing(path / version, error)
+            foreign += sorted(f"{version}/{name}" for name in inside if name not in _VERSION_NAMES)
         if foreign:
             shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
             raise error(f"--out {path}: holds files a simulation does not write ({shown}): choose a new or empty one")
@@ -72,22 +74,49 @@ class OutputDirectory:
     @contextmanager
     def keeping_sessions(self) -> Iterator[Path]:
         """A new hidden directory for the sessions; it becomes ``sessions/`` when the block succeeds."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{SESSIONS_DIRECTORY}-", dir=self.path))
-        try:
+        with self._staging(SESSIONS_DIRECTORY) as staging:
             yield staging
             self._remove_claimed(SESSIONS_DIRECTORY)
             staging.rename(self.path / SESSIONS_DIRECTORY)
+
+    @contextmanager
+    def staging_versions(self) -> Iterator[Path]:
+        """A new hidden directory for a comparison's two runs (its ``A`` and ``B``); they replace A/ and B/
+        when the block succeeds."""
+        with self._staging("compare") as staging:
+            yield staging
+            self.remove_versions()
+            for name in VERSION_DIRECTORIES:
+                (staging / name).rename(self.path / name)
+
+    @contextmanager
+    def _staging(self, label: str) -> Iterator[Path]:
+        """A hidden directory in ``path`` (made, with its parents, if missing), removed after the block; on a
+        failure so is any directory made for it."""
+        made = _missing(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        staging = staging_directory(self.path, f".{label}-")
+        try:
+            yield staging
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            for directory in made:  # deepest first; one that holds something else is kept
+                with contextlib.suppress(OSError):
+                    directory.rmdir()
+            raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
     def remove_stale(self, written: Iterable[Path | str]) -> None:
-        """Remove the result files (and claimed sessions) the earlier run left and this one did not write."""
+        """Remove the result files (and claimed sessions, and a comparison's A/ and B/) the earlier run left and
+        this one did not write."""
         kept = {Path(name).name for name in written}
         for name in sorted(RESULT_FILES - kept):
             (self.path / name).unlink(missing_ok=True)
         if SESSIONS_DIRECTORY not in kept:
             self._remove_claimed(SESSIONS_DIRECTORY)
+        if not kept & set(VERSION_DIRECTORIES):
+            self.remove_versions()
 
     def remove_versions(self) -> None:
         """Remove the A/ and B/ of an earlier comparison (what else is in them is left, with them)."""
@@ -101,6 +130,21 @@ class OutputDirectory:
     def _remove_claimed(self, name: str) -> None:
         if name in self.claimed:
             shutil.rmtree(self.path / name, ignore_errors=True)
+
+
+def _listing(path: Path, error: Callable[[str], Exception]) -> list[str]:
+    """The names in directory ``path``, hidden ones aside."""
+    if not path.is_dir():
+        raise error(f"--out {path}: exists and is not a directory")
+    try:
+        return [name for name in os.listdir(path) if not name.startswith(".")]
+    except OSError as problem:
+        raise error(f"--out {path}: cannot be listed: {problem.strerror or problem}") from None
+
+
+def _missing(path: Path) -> list[Path]:
+    """``path`` and its ancestors that do not exist yet, deepest first."""
+    return [directory for directory in (path, *path.absolute().parents) if not directory.exists()]
 
 
 def _claimed(path: Path) -> frozenset[str]:

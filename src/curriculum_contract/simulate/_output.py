@@ -1,7 +1,7 @@
 """Writing an experiment's results to a directory, and reading them back (for ``--compare``).
 
 Always CSV; Parquet too when pyarrow is installed, and the survival plot when matplotlib is (else a one-line
-note of what to install: ``pip install "curriculum-contract[simulate]"``). ``run.json`` says what made the
+note of what to install: ``INSTALL_HINT``). ``run.json`` says what made the
 results and which files hold them, with a format field; every file is written whole, then renamed.
 """
 
@@ -26,7 +26,10 @@ RUN_FILE = "run.json"
 TABLES = ("sessions", "stages", "summary", "survival")
 PLOT_FILE = "time_to_stage.png"
 COMPARISON_FILES = ("comparison.csv", "comparison.png")
-INSTALL_HINT = 'pip install "curriculum-contract[simulate]"'
+INSTALL_HINT = (
+    'pip install "curriculum-contract[simulate]"; in a uv project, for one run: '
+    "uv run --with matplotlib --with pyarrow curriculum simulate ..."
+)
 
 
 def optional_missing(module: str) -> bool:
@@ -42,16 +45,14 @@ def write_results(
     """
     out.mkdir(parents=True, exist_ok=True)
     written, notes = list(also), []
-    parquet = not optional_missing("pyarrow")
     for name in TABLES:
-        table: pd.DataFrame = getattr(results, name)
         buffer = io.StringIO()
-        table.to_csv(buffer, index=False)
+        getattr(results, name).to_csv(buffer, index=False)
         written.append(write_text_atomic(out / f"{name}.csv", buffer.getvalue()))
-        if parquet:
-            written.append(_write_parquet(table, out / f"{name}.parquet"))
-    if not parquet:
+    if optional_missing("pyarrow"):
         notes.append(f"Parquet tables skipped: pyarrow is not installed ({INSTALL_HINT})")
+    else:
+        written += write_parquet(results, out)
     if plot:
         if optional_missing("matplotlib"):
             notes.append(f"plot skipped: matplotlib is not installed ({INSTALL_HINT})")
@@ -72,6 +73,11 @@ def update_run(directory: Path, *, written: Sequence[Path] = (), **fields: objec
     document["files"] = sorted({*document.get("files", []), *(path.name for path in written)})
     document.update(fields)
     write_text_atomic(run, json.dumps(document, indent=2, default=str) + "\n")
+
+
+def write_parquet(results: ExperimentResults, out: Path) -> list[Path]:
+    """The Parquet copies of the tables (pyarrow installed); the paths written."""
+    return [_write_parquet(getattr(results, name), out / f"{name}.parquet") for name in TABLES]
 
 
 def _write_parquet(table: pd.DataFrame, path: Path) -> Path:

@@ -34,6 +34,8 @@ _HEIGHT, _LEGEND_ROW = 3.9, 0.16
 _ONE_COLUMN = 3
 #: The fewest characters a title line is wrapped to, whatever the figure.
 _NARROWEST_TITLE = 20
+#: Sessions the axis runs on past the last one simulated, so that the fraction reached by it shows as a step.
+_TAIL = 0.5
 
 
 def plot_survival(
@@ -69,6 +71,7 @@ def draw_survival(
     for _, results in experiments:
         stages += [stage for stage in results.description["stages"][1:] if stage not in stages]
     colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    sessions = int(first.description["sessions"])
     figure = Figure(figsize=(7.5, 4.5), dpi=120, layout="constrained")
     canvas = FigureCanvasAgg(figure)
     axes = figure.add_subplot()
@@ -83,9 +86,11 @@ def draw_survival(
             if curve.empty:
                 continue
             name = f"{stage} ({label})" if label else stage
+            # the value by session M drawn on to the axis' end (M + 1/2): a step at M would be a point
+            x = [*curve["session"].tolist(), sessions + _TAIL]
+            y = [*curve["fraction_reached"].tolist(), curve["fraction_reached"].iloc[-1]]
             (last[stage],) = axes.step(
-                curve["session"], curve["fraction_reached"], where="post", linestyle=_STYLES[index],
-                color=color, label=name,
+                x, y, where="post", linestyle=_STYLES[index], color=color, label=name
             )  # fmt: skip
             median = medians[index].get(stage)
             if _defined(median):
@@ -104,7 +109,7 @@ def draw_survival(
     axes.set_xlabel("sessions trained")
     axes.set_ylabel("fraction of subjects that reached the stage")
     axes.set_ylim(-0.02, 1.02)
-    axes.set_xlim(0, int(description["sessions"]))
+    axes.set_xlim(0, sessions + _TAIL)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # sessions are whole numbers
     axes.grid(alpha=0.3)
     handles, labels = axes.get_legend_handles_labels()

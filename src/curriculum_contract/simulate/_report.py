@@ -25,7 +25,11 @@ def format_summary(results: ExperimentResults) -> str:
         reached = f"{row.reached}/{row.subjects}"
         median = _cell(row.median_sessions)
         spread = "-" if _null(row.min_sessions) else f"{row.min_sessions}-{row.max_sessions}"  # none reached it
-        note = f"  ({row.median_note})" if row.median_note and not pd.isna(row.median_note) else ""
+        notes = [row.median_note] if row.median_note and not pd.isna(row.median_note) else []
+        skipped = getattr(row, "skipped", 0)  # results written before skips were counted have no column
+        if not _null(skipped) and skipped:
+            notes.append(f"{skipped} skipped it: went on to a later stage without a session in it")
+        note = f"  ({'; '.join(notes)})" if notes else ""
         lines.append(f"{row.stage:<36} {reached:>9} {median:>7}  {spread}{note}")
     return "\n".join(lines) + "\n"
 

@@ -1,8 +1,10 @@
 """The tables of a population experiment, and the censoring rule every summary of them follows.
 
 ``sessions_to_reach`` of a subject and a stage is the number of sessions it ran before the curriculum first
-put it in that stage (0 for the stage it enrolled in; ``k`` when the suggestion after its k-th session moved
-it there). A subject that never got there within the experiment's M sessions is *censored*: NA, never M.
+put it in that stage or in a stage beyond it (``_stage_graph.stages_after``; 0 for the stage it enrolled in;
+``k`` when the suggestion after its k-th session moved it there). A subject that went past the stage without
+running in it has *skipped* it: reached, with no session in it. A subject that got neither there nor beyond
+within the experiment's M sessions is *censored*: NA, never M.
 
 The median sessions to a stage is the smallest N by which at least half the subjects had reached it (the
 Kaplan-Meier median; all censoring happens at M). When fewer than half reached it, it is undefined: null,
@@ -12,7 +14,7 @@ with the reason in ``median_note``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,9 +56,10 @@ class ExperimentResults:
     sessions: pd.DataFrame
     """One row per simulated session: subject, session, stage, next_stage, then the curriculum's metrics."""
     stages: pd.DataFrame
-    """One row per subject and stage: reached, sessions_to_reach (NA if censored), dwell_sessions."""
+    """One row per subject and stage: reached, skipped, sessions_to_reach (NA if censored), dwell_sessions."""
     summary: pd.DataFrame
-    """One row per stage: subjects, reached, fraction_reached, median_sessions (null + median_note), min, max."""
+    """One row per stage: subjects, reached (of which skipped), fraction_reached, median_sessions (null +
+    median_note), min, max."""
     survival: pd.DataFrame
     """One row per stage and session N (0..M): fraction_reached by N (the curve of the plot)."""
     description: dict[str, Any]
@@ -64,8 +67,15 @@ class ExperimentResults:
 
     @classmethod
     def from_records(
-        cls, records: Sequence[SessionRecord], stages: Sequence[str], sessions: int, description: dict[str, Any]
+        cls,
+        records: Sequence[SessionRecord],
+        stages: Sequence[str],
+        sessions: int,
+        description: dict[str, Any],
+        *,
+        after: Mapping[str, Collection[str]] | None = None,
     ) -> ExperimentResults:
+        """``after``: per stage, the stages beyond it (reaching one of them reaches it); None: none."""
         rows = [
             {"subject": r.subject, "session": r.session, "stage": r.stage, "next_stage": r.next_stage, **_flat(r)}
             for r in records
@@ -73,7 +83,10 @@ class ExperimentResults:
         session_table = pd.DataFrame(rows)
         subjects = list(dict.fromkeys(r.subject for r in records))
         return cls.from_stage_table(
-            session_table, _stage_table(records, subjects, stages), sessions, {**description, "stages": list(stages)}
+            session_table,
+            _stage_table(records, subjects, stages, after or {}),
+            sessions,
+            {**description, "stages": list(stages)},
         )
 
     @classmethod
@@ -86,6 +99,7 @@ class ExperimentResults:
         for position, stage in enumerate(order):
             values = _reach_times(stages, stage)
             n, reached = values.size, int(np.isfinite(values).sum())
+            skipped = int(stages.loc[stages["stage"] == stage, "skipped"].sum()) if "skipped" in stages else 0
             median = median_sessions(values)
             note = f"only {reached} of {n} subjects reached {stage} in {count} sessions"
             note = "" if math.isfinite(median) else note
@@ -96,6 +110,7 @@ class ExperimentResults:
                     "order": position,
                     "subjects": n,
                     "reached": reached,
+                    "skipped": skipped,
                     "fraction_reached": reached / n if n else math.nan,
                     "median_sessions": None if math.isnan(median) else int(median),
                     "median_note": note,
@@ -124,7 +139,12 @@ def _reach_times(stages: pd.DataFrame, stage: str) -> np.ndarray:
     return pd.to_numeric(column).astype("Float64").fillna(np.inf).to_numpy(dtype=np.float64)
 
 
-def _stage_table(records: Sequence[SessionRecord], subjects: list[str], stages: Sequence[str]) -> pd.DataFrame:
+def _stage_table(
+    records: Sequence[SessionRecord],
+    subjects: list[str],
+    stages: Sequence[str],
+    after: Mapping[str, Collection[str]],
+) -> pd.DataFrame:
     by_subject: dict[str, list[SessionRecord]] = {subject: [] for subject in subjects}
     for record in records:
         by_subject[record.subject].append(record)
@@ -135,13 +155,16 @@ def _stage_table(records: Sequence[SessionRecord], subjects: list[str], stages: 
             first.setdefault(record.next_stage, record.session)
         dwell = pd.Series([r.stage for r in own]).value_counts().to_dict()
         for position, stage in enumerate(stages):
+            # the stage itself or one beyond it, whichever came first (beyond it, then demoted back: reached then)
+            reach = min((first[other] for other in (stage, *after.get(stage, ())) if other in first), default=None)
             rows.append(
                 {
                     "subject": subject,
                     "stage": stage,
                     "order": position,
-                    "reached": stage in first,
-                    "sessions_to_reach": first.get(stage),
+                    "reached": reach is not None,
+                    "skipped": stage not in first and reach is not None,
+                    "sessions_to_reach": reach,
                     "dwell_sessions": int(dwell.get(stage, 0)),
                 }
             )

@@ -24,9 +24,10 @@ from ..sdk._layout import history_path, trainer_state_path
 from ..sdk._session import next_history
 from ..sdk._spec import CurriculumSpec
 from ._errors import SamplesNotOwned
-from ._experiment import Experiment, stage_order
+from ._experiment import Experiment
 from ._learners import LearnerFactory, LearnerParameters
 from ._loop import TrainingStep, run_training
+from ._stage_graph import stage_order
 
 TRIALS_FILE = "trials.csv"
 #: What a sample session folder holds: all of it written by this module.
