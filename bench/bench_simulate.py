@@ -32,7 +32,7 @@ from _timing import median_seconds
 from curriculum_contract.sdk import _pooling, _psychometric, _session
 from curriculum_contract.sdk._spec import CurriculumSpec
 from curriculum_contract.simulate import Experiment, TwoAfcSubject, run_training
-from curriculum_contract.simulate._experiment import default_workers
+from curriculum_contract.simulate._workers import default_workers
 
 ROOT = Path(__file__).resolve().parents[1]
 IBL_SOURCE = ROOT / "examples" / "ibl_2afc" / "src"

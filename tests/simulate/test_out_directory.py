@@ -223,24 +223,28 @@ def test_a_seed_numpy_cannot_take_is_a_usage_error(seed: str, tmp_path: Path) ->
 
 
 def test_a_comparison_replaces_a_and_b_only_when_both_runs_succeeded(tmp_path: Path) -> None:
-    """The launcher side stages A and B: a failure in either leaves the earlier comparison as it was."""
+    """The launcher side stages A, B and the comparison: a failure anywhere leaves the earlier one as it was."""
     from curriculum_contract.simulate._out_dir import OutputDirectory
 
     out = tmp_path / "out"
     for version in ("A", "B"):
         assert invoke("--out", str(out / version)).exit_code == 0
+    (out / "comparison.csv").write_text("the earlier comparison\n")
     before = {path.relative_to(out): path.read_bytes() for path in out.rglob("*") if path.is_file()}
     directory = OutputDirectory.prepare(out, ValueError)
-    with pytest.raises(RuntimeError, match="B failed"), directory.staging_versions() as staging:
-        assert invoke("--out", str(staging / "A"), "--seed", "2").exit_code == 0
-        raise RuntimeError("B failed")
+    with pytest.raises(RuntimeError, match="comparison failed"), directory.staging_versions() as staging:
+        for version in ("A", "B"):
+            assert invoke("--out", str(staging / version), "--seed", "2").exit_code == 0
+        raise RuntimeError("the comparison failed")  # after both runs, while comparing (or Ctrl-C then)
     assert {path.relative_to(out): path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
-    assert names(out) == {"A", "B"}, "nothing staged is left"
+    assert names(out) == {"A", "B", "comparison.csv"}, "nothing staged is left"
     with directory.staging_versions() as staging:
         for version in ("A", "B"):
             assert invoke("--out", str(staging / version), "--seed", "2").exit_code == 0
-    assert names(out) == {"A", "B"}
+        (staging / "comparison.csv").write_text("this comparison\n")
+    assert names(out) == {"A", "B", "comparison.csv"}
     assert json.loads((out / "A" / "run.json").read_text())["seed"] == 2
+    assert (out / "comparison.csv").read_text() == "this comparison\n"
 
 
 def test_a_comparison_that_fails_into_a_new_out_leaves_nothing(tmp_path: Path) -> None:

@@ -1,5 +1,7 @@
-"""Forked workers never outlive the run: when the process that forked them is killed (it cannot stop the
-pool), they end too instead of waiting for work for ever. Real processes."""
+"""Forked workers never outlive the run, and a Ctrl-C ends it cleanly: every process of the run gets the
+signal (as from a terminal), the subjects in training stop at their next session, and nothing is left (no
+worker, no scratch directory, no ``--out`` it made). When the process that forked the workers is killed (it
+cannot stop them), they end too, through the same cleanup. Real processes."""
 
 import os
 import signal
@@ -12,31 +14,63 @@ import pytest
 from processes import alive
 
 HERE = Path(__file__).resolve().parent
-RUN = (
-    "from tiny_curriculum import spec\n"
-    "from curriculum_contract.simulate import Experiment\n"
-    "Experiment(spec(0.8), learner='tiny_curriculum:slow_learner', subjects=4, sessions=200, workers=2).run()\n"
-)
-#: Generous: the workers check every half second; a loaded machine may take far longer to schedule them.
+PROGRAM = "import sys; from curriculum_contract.sdk import main; main(sys.argv[1:], specs=['tiny_curriculum:SPEC'])"
+ARGS = ["simulate", "--subjects", "6", "--sessions", "200", "--workers", "2", "--learner",
+        "tiny_curriculum:slow_learner"]  # fmt: skip
+#: Generous bounds: a loaded machine may take long to schedule the processes.
 ENDED_WITHIN_S = 60.0
+#: A Ctrl-C ends the run at the subjects' next sessions (a fifth of a second each here: under a second on an
+#: idle machine); a worker interrupted inside the pool's queues took 40-80 s (or hung for ever).
+CTRL_C_ENDS_WITHIN_S = 30.0
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="POSIX groups, /proc")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_workers_end_when_the_run_is_killed(tmp_path: Path) -> None:
-    pids = tmp_path / "pids"
+def start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    """The run in a process group of its own, once both workers are in a session; its pid and scratch folders."""
+    pids, scratch = tmp_path / "pids", tmp_path / "scratch"
     pids.mkdir()
-    env = {**os.environ, "SIMULATE_PIDS": str(pids), "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
-    run = subprocess.Popen([sys.executable, "-c", RUN], env=env, stderr=subprocess.DEVNULL)
-    try:
-        while len({path.name for path in pids.iterdir()}) < 2:  # both workers are in a session
-            assert run.poll() is None, "the run ended before its workers started"
-            time.sleep(0.05)
-    finally:
-        run.send_signal(signal.SIGKILL)
-        run.wait()
+    scratch.mkdir()
+    env = {**os.environ, "SIMULATE_PIDS": str(pids), "TMPDIR": str(scratch),
+           "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}  # fmt: skip
+    run = subprocess.Popen([sys.executable, "-c", PROGRAM, *ARGS, *args], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    while len(list(pids.iterdir())) < 2:
+        assert run.poll() is None, "the run ended before its workers started"
+        time.sleep(0.05)
+    return run, pids, scratch
+
+
+def gone(pids: Path) -> list[int]:
+    """The workers (every pid but none) still alive after waiting up to ``ENDED_WITHIN_S``."""
     workers = [int(path.name) for path in pids.iterdir()]
-    assert run.pid not in workers and len(workers) == 2
     end = time.monotonic() + ENDED_WITHIN_S
     while any(alive(pid) for pid in workers) and time.monotonic() < end:
         time.sleep(0.1)
-    assert not [pid for pid in workers if alive(pid)], "a worker outlived the run"
+    return [pid for pid in workers if alive(pid)]
+
+
+def test_ctrl_c_ends_the_run_with_130_and_leaves_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "new" / "out"
+    run, pids, scratch = start(tmp_path, "--keep-sessions", "--out", str(out))
+    os.killpg(run.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    try:
+        _, stderr = run.communicate(timeout=CTRL_C_ENDS_WITHIN_S)
+    finally:
+        if run.poll() is None:  # it did not end: leave nothing running either
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    assert run.returncode == 130, stderr.decode()[-2000:]
+    assert stderr.decode().startswith("curriculum: error: interrupted (Ctrl-C)"), stderr.decode()[-2000:]
+    assert gone(pids) == [], "a worker outlived the run"
+    assert not (tmp_path / "new").exists(), "the --out it made (and its staged sessions) is removed"
+    assert list(scratch.iterdir()) == [], "every scratch directory is removed"
+
+
+def test_workers_end_when_the_run_is_killed(tmp_path: Path) -> None:
+    run, pids, scratch = start(tmp_path, "--out", str(tmp_path / "out"))
+    run.send_signal(signal.SIGKILL)
+    run.communicate()
+    assert run.pid not in [int(path.name) for path in pids.iterdir()]
+    assert gone(pids) == [], "a worker outlived the run"
+    assert list(scratch.iterdir()) == [], "the workers removed their scratch directories on the way out"

@@ -79,3 +79,7 @@ class _Slow:
 
 def slow_learner(subject_id: str, rng: object, parameters: object) -> _Slow:
     return _Slow(LEARNERS["two_afc"](subject_id, rng, parameters))
+
+
+#: ``tiny_curriculum:SPEC``: what a test's ``curriculum`` program in a new process loads (threshold 0.8).
+SPEC = spec(0.8)

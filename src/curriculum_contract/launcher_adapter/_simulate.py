@@ -107,7 +107,7 @@ def simulate_versions(
         notes = run_simulation(checkout, out, arguments)
         text = format_summary(_results(out, notes, plot=plot))  # the run removed an earlier comparison's A/, B/
     else:
-        with directory.staging_versions() as staging:  # A/ and B/ replaced only when both runs succeeded
+        with directory.staging_versions() as staging:  # A/, B/, comparison.* replaced only when all succeeded
             with tempfile.TemporaryDirectory(prefix="curriculum-compare-") as scratch:
                 other, label = other_version(checkout, compare, Path(scratch), option="--compare")
                 with _as_version(f"A = {label}"):
@@ -119,8 +119,10 @@ def simulate_versions(
             for version, version_label in zip(VERSION_DIRECTORIES, labels, strict=True):  # which is which
                 update_run(staging / version, compared_as=version, version_label=version_label)
                 runs.append(_results(staging / version, notes, plot=plot))
-        a, b = runs
-        table, written, more = write_comparison(a, b, out, labels=labels, resamples=resamples, seed=seed, plot=plot)
+            a, b = runs
+            table, written, more = write_comparison(
+                a, b, staging, labels=labels, resamples=resamples, seed=seed, plot=plot
+            )
         directory.remove_stale([*written, *VERSION_DIRECTORIES])
         text = f"A = {labels[0]}\n" + format_summary(a) + f"\nB = {labels[1]}\n" + format_summary(b)
         text += "\n" + format_comparison(table)

@@ -18,14 +18,10 @@ depends only on the seed and its index, so the tables are identical whatever the
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import shutil
-import threading
-import time
 import traceback
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +41,7 @@ from ._results import ExperimentResults, SessionRecord
 from ._scratch import TRIALS_FILE, ScratchDirectories, scratch_root, write_file
 from ._sessions import SESSION_FILE, SimulatedSession
 from ._stage_graph import stage_order, stages_after
+from ._workers import default_workers, map_in_workers, stop_requested
 
 
 @dataclass
@@ -100,22 +97,7 @@ class Experiment:
 
     def map_subjects(self, train: Callable[[int], list[SessionRecord]]) -> list[list[SessionRecord]]:
         """``train(index)`` for every subject, in index order, spread over ``workers`` processes."""
-        workers = min(self.subjects, self.workers or default_workers())
-        if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
-            return [train(index) for index in range(self.subjects)]
-        global _TRAIN  # the forked workers inherit it: the spec and the learner need not be picklable
-        _TRAIN = train
-        # Not multiprocessing.Pool: on a failure its terminate() kills workers, and one killed while holding the
-        # task queue's lock hangs terminate() for ever (seen on a busy machine). Here the subjects not started
-        # are cancelled and the running ones finish.
-        context = multiprocessing.get_context("fork")
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_end_with, initargs=(os.getpid(),))
-        try:
-            # map: results in index order, so a failure is that of the first failing subject, as in-process
-            return list(pool.map(_train_in_worker, range(self.subjects)))
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            _TRAIN = None
+        return map_in_workers(train, self.subjects, min(self.subjects, self.workers or default_workers()))
 
     def train_subject(
         self, index: int, *, sessions: int | None = None, start: TrainerState | None = None
@@ -130,6 +112,8 @@ class Experiment:
         records: list[SessionRecord] = []
         try:
             for number in range(1, (sessions or self.sessions) + 1):
+                if stop_requested():  # a worker's Ctrl-C: stop here, through this function's cleanup
+                    raise KeyboardInterrupt
                 parameters = state.stage.task.task_parameters.model_dump(mode="json")
                 session = self._session(learner, subject_id, number, parameters)
                 directory, trials = self._write(session, root, f"{subject_id}_session_{number:03d}", scratch)
@@ -226,35 +210,6 @@ class Experiment:
             text = json.dumps(simulated.metadata(), indent=2 if scratch is None else None)
             write_file(os.path.join(directory, SESSION_FILE), (text + "\n").encode())
         return directory, trials
-
-
-def default_workers() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-_TRAIN: Callable[[int], list[SessionRecord]] | None = None
-
-
-def _end_with(parent: int) -> None:
-    """A worker ends when the process that forked it is gone (killed: it could not stop the pool), rather
-    than wait for work for ever."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(_PARENT_POLL_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
-
-
-#: How often a worker checks that the process that forked it is still there.
-_PARENT_POLL_S = 0.5
-
-
-def _train_in_worker(index: int) -> list[SessionRecord]:
-    assert _TRAIN is not None, "set by Experiment.map_subjects before the fork"
-    return _TRAIN(index)
 
 
 def _article(noun: str) -> str:

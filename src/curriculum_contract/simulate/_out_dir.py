@@ -7,7 +7,8 @@ has written its results, the result files of the earlier run that this one did n
 the directory never mixes two runs: a table, a plot or a comparison from before. The kept sessions
 (``--keep-sessions``) are written into a hidden directory first and replace ``sessions/`` only when the run
 succeeded; an earlier ``sessions/`` is removed only when that run's ``run.json`` lists it as its own. The two
-runs of a comparison are made in a hidden directory too and replace A/ and B/ only when both succeeded. A
+runs of a comparison and its files are made in a hidden directory too and replace A/, B/ and the earlier
+comparison only when all succeeded. A
 run that fails leaves no directory it created.
 """
 
@@ -81,13 +82,13 @@ class OutputDirectory:
 
     @contextmanager
     def staging_versions(self) -> Iterator[Path]:
-        """A new hidden directory for a comparison's two runs (its ``A`` and ``B``); they replace A/ and B/
-        when the block succeeds."""
+        """A new hidden directory for a comparison: its two runs (``A``, ``B``) and its files. When the block
+        succeeds they replace A/, B/ and the earlier comparison's files (a few renames)."""
         with self._staging("compare") as staging:
             yield staging
             self.remove_versions()
-            for name in VERSION_DIRECTORIES:
-                (staging / name).rename(self.path / name)
+            for name in sorted(os.listdir(staging)):
+                os.replace(staging / name, self.path / name)
 
     @contextmanager
     def _staging(self, label: str) -> Iterator[Path]:
