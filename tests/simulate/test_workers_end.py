@@ -3,6 +3,7 @@ signal (as from a terminal), the subjects in training stop at their next session
 worker, no scratch directory, no ``--out`` it made). When the process that forked the workers is killed (it
 cannot stop them), they end too, through the same cleanup. Real processes."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -50,10 +51,17 @@ def gone(pids: Path) -> list[int]:
     return [pid for pid in workers if alive(pid)]
 
 
-def test_ctrl_c_ends_the_run_with_130_and_leaves_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("second", [None, 0.05, 0.5])
+def test_ctrl_c_ends_the_run_with_130_and_leaves_nothing(second: float | None, tmp_path: Path) -> None:
+    """Also when a second Ctrl-C follows (``timeout`` and ``uv run`` may deliver two): it must not cut the
+    cleanup of the first short (a pool's shutdown hung, a staged folder was half removed)."""
     out = tmp_path / "new" / "out"
     run, pids, scratch = start(tmp_path, "--keep-sessions", "--out", str(out))
     os.killpg(run.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    if second is not None:
+        time.sleep(second)
+        with contextlib.suppress(ProcessLookupError):  # it may have ended already
+            os.killpg(run.pid, signal.SIGINT)
     try:
         _, stderr = run.communicate(timeout=CTRL_C_ENDS_WITHIN_S)
     finally:

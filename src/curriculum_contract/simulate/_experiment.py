@@ -40,6 +40,7 @@ from ._learners import Learner, LearnerFactory, LearnerParameters, resolve_learn
 from ._results import ExperimentResults, SessionRecord
 from ._scratch import TRIALS_FILE, ScratchDirectories, scratch_root, write_file
 from ._sessions import SESSION_FILE, SimulatedSession
+from ._signals import interrupts_ignored
 from ._stage_graph import stage_order, stages_after
 from ._workers import default_workers, map_in_workers, stop_requested
 
@@ -133,7 +134,8 @@ class Experiment:
                 state = suggestion.trainer_state
         finally:
             if self.keep_sessions is None:
-                shutil.rmtree(root, ignore_errors=True)
+                with interrupts_ignored():
+                    shutil.rmtree(root, ignore_errors=True)
         return records
 
     def results(self) -> ExperimentResults:

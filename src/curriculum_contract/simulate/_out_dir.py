@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .._files import staging_directory
 from ._output import COMPARISON_FILES, PLOT_FILE, RUN_FILE, TABLES
+from ._signals import interrupts_ignored
 
 SESSIONS_DIRECTORY = "sessions"
 #: Where ``curriculum-contract simulate --compare`` keeps the runs of the two versions.
@@ -97,16 +98,16 @@ class OutputDirectory:
         made = _missing(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
         staging = staging_directory(self.path, f".{label}-")
+        succeeded = False
         try:
             yield staging
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            for directory in made:  # deepest first; one that holds something else is kept
-                with contextlib.suppress(OSError):
-                    directory.rmdir()
-            raise
+            succeeded = True
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            with interrupts_ignored():  # a second Ctrl-C must not leave half of it
+                shutil.rmtree(staging, ignore_errors=True)
+                for directory in [] if succeeded else made:  # deepest first; one holding something else stays
+                    with contextlib.suppress(OSError):
+                        directory.rmdir()
 
     def remove_stale(self, written: Iterable[Path | str]) -> None:
         """Remove the result files (and claimed sessions, and a comparison's A/ and B/) the earlier run left and

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from ._signals import interrupts_ignored
+
 Result = TypeVar("Result")
 
 #: How often a worker checks that the process that forked it is still there.
@@ -57,7 +59,8 @@ def map_in_workers(task: Callable[[int], Result], count: int, workers: int) -> l
     try:
         return list(pool.map(_run_task, range(count)))  # map: results in index order
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        with interrupts_ignored():  # a second Ctrl-C inside the shutdown would hang it
+            pool.shutdown(wait=True, cancel_futures=True)
         _task = None
 
 
@@ -73,10 +76,14 @@ def _run_task(index: int) -> Any:
 def _in_worker(parent: int) -> None:
     """A worker's set-up: Ctrl-C asks its subject to stop (see the module doc); it watches its parent."""
 
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # as the parent was started (a background job)
+
     def on_interrupt(_signum: int, _frame: object) -> None:
-        _stop.set()
         if os.getppid() != parent:  # the parent is gone: nobody will read a result, end now
+            _stop.set()
             raise KeyboardInterrupt
+        if not ignored:
+            _stop.set()
 
     signal.signal(signal.SIGINT, on_interrupt)
 
