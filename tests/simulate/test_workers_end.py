@@ -68,7 +68,9 @@ def test_ctrl_c_ends_the_run_with_130_and_leaves_nothing(second: float | None, t
         if run.poll() is None:  # it did not end: leave nothing running either
             os.killpg(run.pid, signal.SIGKILL)
             run.wait()
-    assert run.returncode == 130, stderr.decode()[-2000:]
+    # 130; or killed by the second Ctrl-C (-SIGINT, which a shell shows as 130) when it came after the cleanup,
+    # while the interpreter was exiting: either way with the one error line, and nothing left (below)
+    assert run.returncode in (130, -signal.SIGINT), stderr.decode()[-2000:]
     assert stderr.decode().startswith("curriculum: error: interrupted (Ctrl-C)"), stderr.decode()[-2000:]
     assert gone(pids) == [], "a worker outlived the run"
     assert not (tmp_path / "new").exists(), "the --out it made (and its staged sessions) is removed"
