@@ -57,3 +57,8 @@ def staging_directory(parent: Path, prefix: str) -> Path:
     os.umask(mask)
     os.chmod(path, 0o777 & ~mask)
     return path
+
+
+def missing_directories(path: Path) -> list[Path]:
+    """``path`` and its ancestors that do not exist yet, deepest first: what making ``path`` would create."""
+    return [directory for directory in (path, *path.absolute().parents) if not directory.exists()]

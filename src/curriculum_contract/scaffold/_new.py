@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from .._files import staging_directory
+from .._files import missing_directories, staging_directory
 from ._copier import copy_template, import_copier, read_answers
 from ._errors import DestinationError
 from ._git import configured, first_commit
@@ -29,11 +29,6 @@ def _check_destination(destination: Path) -> None:
         raise DestinationError(f"destination {destination} is a file")
     if destination.is_dir() and any(destination.iterdir()):
         raise DestinationError(f"destination {destination} is not empty: choose a new or empty directory")
-
-
-def _missing_parents(destination: Path) -> list[Path]:
-    """The destination's ancestors that do not exist yet, outermost first."""
-    return [parent for parent in reversed(destination.parents) if not parent.exists()]
 
 
 def _questions_root(template: TemplateSource | None) -> Path:
@@ -77,7 +72,7 @@ def new_curriculum(
         user_defaults["author_email"] = email
     source = template or register_template()
 
-    created_parents = _missing_parents(destination)
+    created_parents = missing_directories(destination.parent)
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
         staging = staging_directory(destination.parent, f".{destination.name}.new-")
@@ -96,6 +91,6 @@ def new_curriculum(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         if created_parents:  # folders this call made on the way to the destination
-            shutil.rmtree(created_parents[0], ignore_errors=True)
+            shutil.rmtree(created_parents[-1], ignore_errors=True)  # the outermost
         raise
     return destination

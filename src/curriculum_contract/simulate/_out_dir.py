@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._files import staging_directory
+from .._files import missing_directories, staging_directory
 from ._output import COMPARISON_FILES, PLOT_FILE, RUN_FILE, TABLES
 from ._signals import interrupts_ignored
 
@@ -95,7 +95,7 @@ class OutputDirectory:
     def _staging(self, label: str) -> Iterator[Path]:
         """A hidden directory in ``path`` (made, with its parents, if missing), removed after the block; on a
         failure so is any directory made for it."""
-        made = _missing(self.path)
+        made = missing_directories(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
         staging = staging_directory(self.path, f".{label}-")
         succeeded = False
@@ -142,11 +142,6 @@ def _listing(path: Path, error: Callable[[str], Exception]) -> list[str]:
         return [name for name in os.listdir(path) if not name.startswith(".")]
     except OSError as problem:
         raise error(f"--out {path}: cannot be listed: {problem.strerror or problem}") from None
-
-
-def _missing(path: Path) -> list[Path]:
-    """``path`` and its ancestors that do not exist yet, deepest first."""
-    return [directory for directory in (path, *path.absolute().parents) if not directory.exists()]
 
 
 def _claimed(path: Path) -> frozenset[str]:
