@@ -68,3 +68,51 @@ def test_a_revision_that_cannot_be_locked_is_named_in_the_failure(tmp_path: Path
     assert str(raised.value).startswith(
         f"--compare 'HEAD' ({head.stdout.strip()[:10]}) has no uv.lock, and locking it failed: `uv lock"
     ), str(raised.value)
+
+
+def test_a_revision_of_a_curriculum_in_a_subdirectory_keeps_its_sources_inside_the_repository(tmp_path: Path) -> None:
+    """A curriculum in a subdirectory whose relative ``[tool.uv.sources]`` path names another directory of the
+    repository (an SDK next to it) is exported in its place, with that directory at the same revision: it
+    locks, and the other version's SDK is the revision's, not the working tree's."""
+    from curriculum_contract.launcher_adapter._versions import export_revision
+
+    repo = tmp_path / "repo"
+    subprocess.run([*GIT, "init", "-q", str(repo)], check=True)
+    sdk, curriculum, unrelated = repo / "sdk", repo / "curricula" / "one", repo / "data"
+    for directory in (sdk, curriculum, unrelated):
+        directory.mkdir(parents=True)
+    (sdk / "pyproject.toml").write_text('[project]\nname = "tiny-sdk"\nversion = "1.0"\n', encoding="utf-8")
+    (curriculum / "pyproject.toml").write_text(
+        '[project]\nname = "one"\nversion = "0.1"\nrequires-python = ">=3.11"\ndependencies = ["tiny-sdk"]\n\n'
+        '[tool.uv]\npackage = false\n\n[tool.uv.sources]\ntiny-sdk = { path = "../../sdk" }\n',
+        encoding="utf-8",
+    )
+    (unrelated / "big.bin").write_bytes(b"\0" * 1024)
+    subprocess.run([*GIT, "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run([*GIT, "-C", str(repo), "commit", "-qm", "first"], check=True)
+    (sdk / "pyproject.toml").write_text('[project]\nname = "tiny-sdk"\nversion = "2.0"\n', encoding="utf-8")
+    subprocess.run([*GIT, "-C", str(repo), "commit", "-qam", "sdk 2.0"], check=True)
+
+    exported, commit = export_revision(curriculum, "HEAD~1", tmp_path / "export")
+    assert exported == tmp_path / "export" / "curricula" / "one"
+    assert (tmp_path / "export" / "sdk" / "pyproject.toml").read_text(encoding="utf-8").endswith('"1.0"\n')
+    assert not (tmp_path / "export" / "data").exists()  # only what the curriculum names
+    lock = (exported / "uv.lock").read_text(encoding="utf-8")
+    assert 'name = "tiny-sdk"\nversion = "1.0"\nsource = { directory = "../../sdk" }' in lock
+    assert len(commit) == 40
+
+
+def test_a_revision_of_a_curriculum_at_the_top_of_its_repository_is_its_whole_tree(tmp_path: Path) -> None:
+    from curriculum_contract.launcher_adapter._versions import export_revision
+
+    repo = tmp_path / "repo"
+    subprocess.run([*GIT, "init", "-q", str(repo)], check=True)
+    (repo / "src").mkdir()
+    (repo / "src" / "stages.py").write_text("THRESHOLD = 0.8\n", encoding="utf-8")
+    subprocess.run([*GIT, "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run([*GIT, "-C", str(repo), "commit", "-qm", "first"], check=True)
+    (repo / "src" / "stages.py").write_text("THRESHOLD = 0.9\n", encoding="utf-8")  # edited, not committed
+
+    exported, _ = export_revision(repo, "HEAD", tmp_path / "export")
+    assert exported == tmp_path / "export"
+    assert (exported / "src" / "stages.py").read_text(encoding="utf-8") == "THRESHOLD = 0.8\n"
