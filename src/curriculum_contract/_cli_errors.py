@@ -8,7 +8,8 @@ details, exit 1. Never a bare traceback. click's own errors (a usage error: exit
 ``<program>: error: <click's message>``, with the usage and the ``--help`` hint under it; ``--help`` stays
 click's. Ctrl-C (``KeyboardInterrupt``, click's ``Abort``) is no bug either: ``<program>: error: interrupted``
 and :data:`INTERRUPTED` (130, what a shell reports for a program stopped by SIGINT), after every ``finally``
-of the command has run. A reader that closed stdout early (``history | head -1``) is not a bug: the
+of the command has run; ``simulate`` ends on SIGTERM and SIGHUP the same way (``Terminated``), exiting
+128 + the signal's number (143, 129). A reader that closed stdout early (``history | head -1``) is not a bug: the
 command stops quietly with :data:`STDOUT_CLOSED` (141, what a shell reports for ``yes | head``), no message.
 """
 
@@ -24,7 +25,7 @@ from typing import Any, NoReturn
 
 import click
 
-from ._errors import CommandExit, ContractError, exit_code_for, one_line
+from ._errors import CommandExit, ContractError, Terminated, exit_code_for, one_line
 
 #: The exit status of a command whose stdout reader went away: 128 + SIGPIPE, as a shell reports ``yes | head``.
 STDOUT_CLOSED = 141
@@ -91,6 +92,8 @@ def reporting_errors(program: str, *, show_details: bool = True) -> Iterator[Non
         yield
     except click.exceptions.Exit:
         raise
+    except Terminated as error:
+        fail(program, 128 + error.signum, f"interrupted ({error.name}): nothing more was done")
     except (KeyboardInterrupt, click.exceptions.Abort):
         fail(program, INTERRUPTED, "interrupted (Ctrl-C): nothing more was done")
     except click.ClickException as error:

@@ -59,6 +59,7 @@ details, exit 1 (:func:`exit_code_for`; the CLIs print through ``_cli_errors.rep
 
 from __future__ import annotations
 
+import signal
 from enum import IntEnum
 from typing import Any, ClassVar
 
@@ -94,6 +95,19 @@ class CommandExit(IntEnum):
 def one_line(text: str) -> str:
     """``text`` with every run of whitespace (newlines included) collapsed to one space."""
     return " ".join(text.split())
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (``kill``, a closed terminal) ending a long command as Ctrl-C does: the same cleanup,
+    then exit 128 + ``signum``, as a shell reports a program that signal stopped."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
 
 
 class ContractError(Exception):

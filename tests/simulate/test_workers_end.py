@@ -84,3 +84,32 @@ def test_workers_end_when_the_run_is_killed(tmp_path: Path) -> None:
     assert run.pid not in [int(path.name) for path in pids.iterdir()]
     assert gone(pids) == [], "a worker outlived the run"
     assert list(scratch.iterdir()) == [], "the workers removed their scratch directories on the way out"
+
+
+@pytest.mark.parametrize(
+    ("signum", "to_group"), [(signal.SIGTERM, False), (signal.SIGHUP, False), (signal.SIGTERM, True)]
+)
+def test_sigterm_and_sighup_end_the_run_as_ctrl_c_does(signum: int, to_group: bool, tmp_path: Path) -> None:
+    """``kill PID``, a cancelled job or ``timeout`` (to the program alone), a closed terminal, a killed process
+    group (the workers get it too): the run stops its workers and cleans up, as after a Ctrl-C, and exits
+    128 + the signal's number. By default Python died at once, leaving its workers training."""
+    out = tmp_path / "new" / "out"
+    run, pids, scratch = start(tmp_path, "--keep-sessions", "--out", str(out))
+    if to_group:
+        os.killpg(run.pid, signum)
+    else:
+        run.send_signal(signum)
+    try:
+        _, stderr = run.communicate(timeout=CTRL_C_ENDS_WITHIN_S)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    name = signal.Signals(signum).name
+    assert run.returncode == 128 + signum, stderr.decode()[-2000:]
+    assert stderr.decode().startswith(f"curriculum: error: interrupted ({name}): nothing more was done\n"), (
+        stderr.decode()[-2000:]
+    )
+    assert gone(pids) == [], "a worker outlived the run"
+    assert not (tmp_path / "new").exists(), "the --out it made (and its staged sessions) is removed"
+    assert list(scratch.iterdir()) == [], "every scratch directory is removed"

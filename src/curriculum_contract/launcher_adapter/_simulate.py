@@ -161,4 +161,8 @@ def simulate(checkout: Path, compare: str | None, out: Path, resamples: int, **o
             elif given is not None and given is not False:
                 arguments += [flag, str(given)]
     seed = int(options["seed"])  # type: ignore[call-overload]
-    click.echo(simulate_versions(checkout, out.resolve(), arguments, compare, resamples=resamples, seed=seed), nl=False)
+    from ..simulate._signals import ending_like_ctrl_c
+
+    with ending_like_ctrl_c():  # SIGTERM, SIGHUP: the program's run ended and cleaned up as after a Ctrl-C
+        text = simulate_versions(checkout, out.resolve(), arguments, compare, resamples=resamples, seed=seed)
+    click.echo(text, nl=False)

@@ -69,6 +69,7 @@ def simulate_command(
         from ..simulate._out_dir import SESSIONS_DIRECTORY, OutputDirectory
         from ..simulate._output import read_results, write_comparison, write_results
         from ..simulate._report import format_comparison, format_summary
+        from ..simulate._signals import ending_like_ctrl_c
 
         opts = parse_opts(opt_values)
         given = {key: value for key, value in learning.items() if key in _PARAMETERS and value is not None}
@@ -81,7 +82,7 @@ def simulate_command(
                 f"--out {out} is the --compare directory: the run would replace the results it is compared with; "
                 "choose another --out"
             )
-        with guarded_stdout() as stdout:
+        with ending_like_ctrl_c(), guarded_stdout() as stdout:  # SIGTERM, SIGHUP: cleaned up as after Ctrl-C
             directory = OutputDirectory.prepare(out, UsageError, keep_sessions=keep_sessions)
             earlier = read_results(compare_dir) if compare_dir is not None else None
             spec = select(load(), name)
