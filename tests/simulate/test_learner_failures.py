@@ -2,6 +2,8 @@
 forked workers (an error must survive the trip back from a worker)."""
 
 import pickle
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -35,13 +37,24 @@ def test_an_error_of_the_tree_pickles_as_itself() -> None:
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_a_learner_with_the_wrong_columns_is_exit_3_with_any_number_of_workers(workers: str, tmp_path) -> None:
+def test_a_learner_with_the_wrong_columns_is_a_learner_failure_with_any_number_of_workers(
+    workers: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The learner made the table the metrics cannot read: its failure (5), naming it, not an input error (3)
+    about a file that never existed."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the failed session is kept
+    (tmp_path / "tmp").mkdir()
     args = ["simulate", "--subjects", "3", "--sessions", "2", "--workers", workers, "--out", str(tmp_path / "o"),
             "--learner", f"{__name__}:wrong_columns"]  # fmt: skip
     result = CliRunner().invoke(make_cli(lambda: {"Tiny": spec(0.8)}), args)
-    assert result.exit_code == 3, result.output
+    assert result.exit_code == 5, result.output
     [line] = [line for line in result.output.splitlines() if line.startswith("curriculum: error: ")]
-    assert "sim-001_session_001" in line and "missing required column(s)" in line and "internal" not in line
+    assert line == (
+        f"curriculum: error: subject sim-001, session 1: learner {__name__}:wrong_columns returned trials that "
+        "load_trials refuses: missing required column(s) signed_contrast, choice (found: foo)"
+    )
+    [kept] = (tmp_path / "tmp").glob("curriculum-failed-session-*/sim-001_session_001")
+    assert pd.read_csv(kept / "trials.csv").columns.tolist() == ["foo"]  # what the learner returned
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -57,17 +70,31 @@ def _broken_metrics(data_directory: object) -> None:
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_metrics_failure_names_the_subject_and_session_not_only_a_removed_scratch_path(workers: int) -> None:
+def test_a_metrics_failure_names_the_subject_and_session_and_keeps_its_data_directory(
+    workers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import dataclasses
 
     from curriculum_contract.sdk import MetricsError
+    from curriculum_contract.sdk._contract import History
+    from curriculum_contract.sdk._session import evaluate_session
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the failed session is kept
+    (tmp_path / "tmp").mkdir()
 
     broken = dataclasses.replace(spec(0.8), metrics=_broken_metrics)
     with pytest.raises(MetricsError) as caught:
         Experiment(broken, subjects=2, sessions=2, workers=workers).run()
     assert str(caught.value).startswith("subject sim-001, session 1: metrics function "), str(caught.value)
     assert "ValueError: a metric the author got wrong" in str(caught.value) and caught.value.exit_code == 4
-    assert "was a scratch directory: --keep-sessions keeps it" in caught.value.details
+    # The scratch directory is gone after the run; a copy is kept, named in the reason, with the trials the
+    # metrics read (in memory): ``curriculum run --path`` meets the same failure on it.
+    [kept] = (tmp_path / "tmp").glob("curriculum-failed-session-*/behavior_sim-001_*")
+    assert f"failed on {kept}: ValueError" in str(caught.value)
+    assert f"the session's data directory is kept in {kept}" in caught.value.details
+    assert sorted(path.name for path in kept.iterdir()) == ["session.json", "trials.csv"]
+    with pytest.raises(MetricsError, match="a metric the author got wrong"):
+        evaluate_session(broken, kept, broken.enroll(), History.first(subject_id="sim-001", curriculum_name="Tiny"))
 
 
 def test_a_learner_for_another_task_says_which_parameter_is_not_of_its_kind() -> None:
@@ -82,3 +109,22 @@ def test_a_learner_for_another_task_says_which_parameter_is_not_of_its_kind() ->
             Experiment(curriculum, learner=learner, subjects=1, sessions=1, workers=1).run()
         assert expected in str(caught.value) and "is this learner for this curriculum's task?" in str(caught.value)
         assert caught.value.exit_code == 5
+
+
+def test_with_keep_sessions_the_failed_session_is_kept_and_no_out_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--keep-sessions stages the sessions in OUT, removed when the run fails: the failed one is kept apart."""
+    import dataclasses
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    broken = dataclasses.replace(spec(0.8), metrics=_broken_metrics)
+    args = ["simulate", "--subjects", "2", "--sessions", "2", "--keep-sessions", "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(make_cli(lambda: {"Tiny": broken}), args)
+    assert result.exit_code == 4, result.output
+    [kept] = (tmp_path / "tmp").glob("curriculum-failed-session-*/behavior_sim-001_*")
+    [line] = [line for line in result.output.splitlines() if line.startswith("curriculum: error: ")]
+    assert f"failed on {kept}: ValueError: a metric the author got wrong" in line, line
+    assert (kept / "trials.csv").is_file() and (kept / "session.json").is_file()
+    assert not (tmp_path / "o").exists()

@@ -88,11 +88,13 @@ def find_trials_file(data_directory: str | Path) -> Path:
 
 @dataclass
 class Preloaded:
-    """A trials table held in memory for one data directory; ``used``: ``load_trials`` returned it."""
+    """A trials table held in memory for one data directory; ``used``: ``load_trials`` returned it;
+    ``refused``: its check failed (the table's maker, a simulated learner, is at fault, not a file)."""
 
     directory: Path
     trials: pd.DataFrame
     used: bool = False
+    refused: TrialsError | None = None
 
 
 _PRELOADED: ContextVar[Preloaded | None] = ContextVar("preloaded_trials", default=None)
@@ -119,7 +121,11 @@ def load_trials(path: str | Path) -> pd.DataFrame:
     preloaded = _PRELOADED.get()
     if preloaded is not None and path.absolute() == preloaded.directory:
         preloaded.used = True
-        return coerce_trials(preloaded.trials, source=path / "trials (in memory)")
+        try:
+            return coerce_trials(preloaded.trials, source=path / "trials (in memory)")
+        except TrialsError as error:
+            preloaded.refused = error
+            raise
     if path.is_dir():
         path = find_trials_file(path)
     elif not path.exists():

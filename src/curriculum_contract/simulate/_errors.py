@@ -9,6 +9,7 @@
     ├── InputError
     │   └── ResultsUnreadable (3)  a results directory (--compare) is missing, unreadable or of another population
     └── LearnerFailed         (5)  a learner raised, or returned something other than a trials table
+                                   (or one load_trials refuses)
 """
 
 from ..sdk._errors import CurriculumError, ExitCode, InputError, UsageError
@@ -23,7 +24,8 @@ class ResultsUnreadable(InputError):
 
 
 class LearnerFailed(CurriculumError, RuntimeError):
-    """A simulated learner raised, or returned something other than a trials table or a SimulatedSession."""
+    """A simulated learner raised, or returned something other than a trials table or a SimulatedSession (or a
+    table ``load_trials`` refuses)."""
 
     exit_code = ExitCode.EVALUATION
 

@@ -38,7 +38,7 @@ from ..sdk._trials import preloaded_trials
 from ._errors import LearnerFailed
 from ._learners import Learner, LearnerFactory, LearnerParameters, resolve_learner
 from ._results import ExperimentResults, SessionRecord
-from ._scratch import TRIALS_FILE, ScratchDirectories, scratch_root, write_file
+from ._scratch import TRIALS_FILE, ScratchDirectories, keep_failed_session, scratch_root, write_file
 from ._sessions import SESSION_FILE, SimulatedSession
 from ._signals import interrupts_ignored
 from ._stage_graph import stage_order, stages_after
@@ -120,10 +120,9 @@ class Experiment:
                 directory, trials = self._write(session, root, f"{subject_id}_session_{number:03d}", scratch)
                 try:
                     suggestion = self._evaluate(directory, trials, state, history)
-                except ContractError as error:  # its path is a scratch directory, gone after the run
+                except ContractError as error:  # its directory is a scratch one, or staged: gone after the run
+                    _keep_for_the_author(error, directory, trials)
                     error.prefixed(f"subject {subject_id}, session {number}: ")
-                    if scratch is not None:
-                        error.details += f"\n{directory} was a scratch directory: --keep-sessions keeps it\n"
                     raise
                 if scratch is not None:
                     scratch.release(directory)
@@ -182,7 +181,12 @@ class Experiment:
             try:
                 with preloaded_trials(directory, trials) as preloaded:
                     suggestion = evaluate_session(self.spec, directory, state, history, opts=self.opts)
-            except Exception:
+            except Exception as error:
+                if preloaded.refused is not None:
+                    raise LearnerFailed(
+                        f"learner {self.learner_name} returned trials that load_trials refuses: "
+                        f"{preloaded.refused.problem}"
+                    ) from error
                 if preloaded.used:
                     raise
             if preloaded.used:
@@ -212,6 +216,20 @@ class Experiment:
             text = json.dumps(simulated.metadata(), indent=2 if scratch is None else None)
             write_file(os.path.join(directory, SESSION_FILE), (text + "\n").encode())
         return directory, trials
+
+
+def _keep_for_the_author(error: ContractError, directory: Path, trials: pd.DataFrame) -> None:
+    """The failed session's data directory, kept (``keep_failed_session``): the error names the copy."""
+    try:
+        kept = keep_failed_session(directory, trials)
+    except OSError as problem:
+        error.details += f"\n{directory} could not be kept ({problem}): it is gone after the run\n"
+        return
+    error.reason = error.reason.replace(str(directory), str(kept))
+    error.details += (
+        f"\nthe session's data directory is kept in {kept} (its trials as {TRIALS_FILE}): "
+        f"`curriculum run --path {kept}` reads it as the metrics function did\n"
+    )
 
 
 def _article(noun: str) -> str:

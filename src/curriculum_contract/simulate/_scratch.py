@@ -14,7 +14,8 @@ an empty one, as before.
 
 The directories live in memory (``/dev/shm``) when the system has one and ``TMPDIR`` does not name another
 place: a file made and removed there costs a few microseconds, against up to a millisecond on a journaling
-disk. Nothing in them outlives the experiment.
+disk. Nothing in them outlives the experiment, but for the data directory of a session whose evaluation
+failed: a copy of it is kept in the temporary directory, with its trials, for the author to look into.
 """
 
 from __future__ import annotations
@@ -23,14 +24,19 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._sessions import SESSION_FILE
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TRIALS_FILE = "trials.csv"
 #: A memory filesystem for the scratch directories, used when it exists and ``TMPDIR`` is not set
 #: (or empty, which ``tempfile`` ignores too).
 MEMORY_DIRECTORY = Path("/dev/shm")
 PREFIX = "curriculum-simulate-"
+FAILED_PREFIX = "curriculum-failed-session-"
 
 
 def scratch_root() -> Path:
@@ -88,3 +94,13 @@ def write_file(path: str, data: bytes) -> None:
             data = data[os.write(handle, data) :]
     finally:
         os.close(handle)
+
+
+def keep_failed_session(directory: Path, trials: pd.DataFrame) -> Path:
+    """A copy of a failed session's data directory that outlives the run (in the temporary directory, not in
+    memory), its trials written as ``trials.csv`` when they were only in memory: what the metrics read."""
+    kept = Path(tempfile.mkdtemp(prefix=FAILED_PREFIX)) / directory.name
+    shutil.copytree(directory, kept)
+    if not (kept / TRIALS_FILE).exists():
+        trials.to_csv(kept / TRIALS_FILE, index=False)
+    return kept
