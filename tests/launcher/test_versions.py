@@ -26,6 +26,9 @@ def test_the_label_gives_the_commit_and_whether_tracked_files_are_edited(tmp_pat
     clean = working_tree_label(repo)
     assert clean == f"{repo} (working tree at {head.stdout.strip()[:10]})"
     assert re.fullmatch(r".* \(working tree at [0-9a-f]{10}\)", clean)
+    with pytest.MonkeyPatch.context() as patch:  # ``--curriculum .``: a label that means something elsewhere
+        patch.chdir(repo)
+        assert working_tree_label(Path(".")) == clean
 
     (repo / "sim").mkdir()  # a simulation's --out inside the checkout changes nothing that runs
     (repo / "sim" / "run.json").write_text("{}", encoding="utf-8")

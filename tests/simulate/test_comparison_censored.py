@@ -114,12 +114,25 @@ def test_both_defined_keeps_the_exact_difference() -> None:
     row = trained(table)
     assert row["difference"] == pytest.approx(2.0, abs=TOLERANCE)
     assert pd.isna(row["difference_more_than"]) and pd.isna(row["difference_less_than"])
-    assert row["later"] == "B" and row["note"] == ""
+    assert row["later"] == "B" and row["note"] == "only 6 subjects: the interval means little"
     # every subject is exactly 2 sessions later in B: so is every resample's median
     assert row["ci_low"] == pytest.approx(2.0, abs=TOLERANCE) and row["ci_high"] == pytest.approx(2.0, abs=TOLERANCE)
-    assert line_of(format_comparison(table), "trained").split() == ["trained", "4", "6", "+2", "[+2,", "+2]"]
+    assert line_of(format_comparison(table), "trained").split()[:6] == ["trained", "4", "6", "+2", "[+2,", "+2]"]
     enrolled = table.set_index("stage").loc["training"]
     assert enrolled["difference"] == pytest.approx(0.0, abs=TOLERANCE) and enrolled["later"] == "neither"
+
+
+def test_a_later_median_whose_interval_includes_0_says_so() -> None:
+    """One subject of twelve a session later in B: B's median is later, and no resample has it earlier, but
+    many have it the same: ``later`` is B, and the note says the interval does not show it."""
+    a = list(range(1, 13))
+    b = [*range(1, 6), 7, *range(7, 13)]
+    row = trained(compare(results(a, sessions=20), results(b, sessions=20), resamples=500))
+    assert (row["median_a"], row["median_b"], row["later"]) == (6, 7, "B")
+    assert row["ci_low"] == pytest.approx(0.0, abs=TOLERANCE) and row["ci_high"] == pytest.approx(1.0, abs=TOLERANCE)
+    assert row["note"] == "the interval includes 0: B later, but not shown at 95%"
+    same = trained(compare(results(a, sessions=20), results(a, sessions=20), resamples=500))
+    assert same["later"] == "neither" and same["note"] == ""  # no sign claimed: nothing to qualify
 
 
 def test_the_bound_from_a_short_run_holds_for_the_longer_run_of_the_same_population() -> None:

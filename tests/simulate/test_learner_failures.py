@@ -128,3 +128,39 @@ def test_with_keep_sessions_the_failed_session_is_kept_and_no_out_is_left(
     assert f"failed on {kept}: ValueError: a metric the author got wrong" in line, line
     assert (kept / "trials.csv").is_file() and (kept / "session.json").is_file()
     assert not (tmp_path / "o").exists()
+
+
+NOT_CALLABLE = 3
+
+
+def _returns_none(subject_id: str, rng: object, parameters: object) -> object:
+    class Nothing:
+        def run_session(self, parameters: dict) -> None:
+            return None
+
+    return Nothing()
+
+
+def test_what_a_learner_is_or_returned_reads_as_english(tmp_path: Path) -> None:
+    from curriculum_contract.simulate import UnknownLearner
+
+    with pytest.raises(UnknownLearner) as caught:
+        Experiment(spec(0.8), learner=f"{__name__}:NOT_CALLABLE", subjects=1, sessions=1)
+    assert str(caught.value) == f"learner '{__name__}:NOT_CALLABLE' is an int, not a callable factory"
+    with pytest.raises(LearnerFailed) as failed:
+        Experiment(spec(0.8), learner=_returns_none, subjects=1, sessions=1, workers=1).run()
+    assert str(failed.value).endswith("returned None, not a DataFrame or SimulatedSession"), str(failed.value)
+    args = ["simulate", "--subjects", "2", "--sessions", "1", "--out", str(tmp_path / "o"), "--no-plot"]
+    result = CliRunner().invoke(make_cli(lambda: {"Tiny": spec(0.95)}), args)  # none trained in 1 session
+    assert result.exit_code == 0, result.output
+    assert "x 1 session (seed 0)" in result.output and " in 1 session" in result.output, result.output
+
+
+def test_an_opt_the_metrics_refuse_is_a_usage_error_before_any_training(tmp_path: Path) -> None:
+    args = ["simulate", "--subjects", "2", "--sessions", "2", "--out", str(tmp_path / "o"), "--opt", "foo=bar"]
+    result = CliRunner().invoke(make_cli(lambda: {"Tiny": spec(0.8)}), args)
+    assert result.exit_code == 2, result.output
+    [line] = [line for line in result.output.splitlines() if line.startswith("curriculum: error: ")]
+    assert line.startswith("curriculum: error: --opt foo not accepted by metrics function "), line  # no subject
+    assert "scratch" not in result.output and "session" not in line
+    assert not (tmp_path / "o").exists()

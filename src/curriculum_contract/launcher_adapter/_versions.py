@@ -113,13 +113,15 @@ def other_version(checkout: Path, rev_or_dir: str, scratch: Path, *, option: str
 def working_tree_label(checkout: Path) -> str:
     """The checkout as it is on disk, as a comparison labels it: its path, the commit it is at and whether it
     has uncommitted changes (edits are part of what runs), e.g. ``DIR (working tree at 0123abcd45, edited)``;
-    ``untracked`` when none of its files is committed, ``not in a git repository`` without one."""
+    ``untracked`` when none of its files is committed, ``not in a git repository`` without one. The path is
+    absolute: ``.`` would mean nothing on a plot shown elsewhere."""
+    shown = checkout.absolute()
     head = run_git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=checkout)
     if head.exit_code != 0:
         inside = run_git(["rev-parse", "--is-inside-work-tree"], cwd=checkout).exit_code == 0
-        return f"{checkout} ({'in a repository with no commit' if inside else 'not in a git repository'})"
+        return f"{shown} ({'in a repository with no commit' if inside else 'not in a git repository'})"
     commit = head.stdout.strip()[:10]
     if not run_git(["ls-files", "--", "."], cwd=checkout).stdout.strip():
-        return f"{checkout} (untracked, in the working tree at {commit})"  # nothing of it is in that commit
+        return f"{shown} (untracked, in the working tree at {commit})"  # nothing of it is in that commit
     edited = run_git(["status", "--porcelain", "--untracked-files=no", "--", "."], cwd=checkout).stdout.strip()
-    return f"{checkout} (working tree at {commit}{', edited' if edited else ''})"
+    return f"{shown} (working tree at {commit}{', edited' if edited else ''})"

@@ -62,7 +62,8 @@ def simulate_command(
         opt_values: tuple[str, ...],
         **learning: float | None,
     ) -> None:
-        """Train a seeded population of model learners on the curriculum; sessions to each stage (docs/simulate.md)."""
+        """Train a seeded population of model learners on the curriculum; sessions to each stage (see
+        curriculum-contract's docs/simulate.md)."""
         from ..simulate._compare import check_same_population
         from ..simulate._experiment import Experiment
         from ..simulate._learners import LearnerParameters

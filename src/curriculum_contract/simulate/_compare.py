@@ -13,7 +13,9 @@ both medians undefined. ``ci_low_infinite`` / ``ci_high_infinite`` say which inf
 When one median is censored the difference is undefined (null) but bounded on one side: a censored median is
 beyond the M sessions simulated, so with B's censored ``B - A > M - median_A`` (``difference_more_than``), with
 A's ``B - A < median_B - M`` (``difference_less_than``). ``later`` is the version that reaches the stage later
-whenever the data determines it (``A``, ``B``, ``neither``); null when both medians are undefined. A stage
+whenever the data determines it (``A``, ``B``, ``neither``); null when both medians are undefined; its note
+says when the interval includes 0 (the point estimate's sign is not shown at 95 %), and every stage's when
+there are fewer than ``FEW_SUBJECTS`` subjects. A stage
 that only one version has (``only_in``) is listed with that version's median and nothing else.
 """
 
@@ -28,10 +30,13 @@ import pandas as pd
 
 from ._errors import ResultsUnreadable
 from ._results import ExperimentResults, median_sessions
+from ._words import counted
 
 RESAMPLES = 2000
 #: Above this share of resamples with both medians undefined, no interval is reported.
 MAX_UNDEFINED = 0.05
+#: Below this many subjects an interval is flagged: a bootstrap over so few (one: a single value) says little.
+FEW_SUBJECTS = 10
 BOOTSTRAP_RULE = (
     "95% paired percentile bootstrap over subjects ({resamples} resamples, seed {seed}); a censored median "
     "counts as +inf, an infinite bound is null (unbounded)"
@@ -125,6 +130,12 @@ def _compare_stage(
         difference = later = None
         notes.append(f"no sign can be given: both medians are beyond the {sessions} sessions simulated")
     low, high, infinite, interval_notes = _interval(times_a, times_b, draws)
+    lowest = -math.inf if infinite[0] == "-inf" else math.inf if infinite[0] == "+inf" else low
+    highest = math.inf if infinite[1] == "+inf" else -math.inf if infinite[1] == "-inf" else high
+    if later in ("A", "B") and lowest is not None and highest is not None and lowest <= 0 <= highest:
+        interval_notes.append(f"the interval includes 0: {later} later, but not shown at 95%")
+    if times_a.size < FEW_SUBJECTS:
+        interval_notes.append(f"only {counted(times_a.size, 'subject')}: the interval means little")
     return {
         "stage": stage,
         "median_a": int(median_a) if defined_a else None,

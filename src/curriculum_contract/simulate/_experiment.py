@@ -42,6 +42,7 @@ from ._scratch import TRIALS_FILE, ScratchDirectories, keep_failed_session, scra
 from ._sessions import SESSION_FILE, SimulatedSession
 from ._signals import interrupts_ignored
 from ._stage_graph import stage_order, stages_after
+from ._words import a_type
 from ._workers import default_workers, map_in_workers, stop_requested
 
 
@@ -75,6 +76,7 @@ class Experiment:
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         self.learner_name, self.factory = resolve_learner(self.learner)
+        self.spec.bind_options(Path(os.curdir), self.opts)  # an --opt the metrics refuse: before any training
 
     def subject_id(self, index: int) -> str:
         return f"sim-{index + 1:03d}"
@@ -171,7 +173,7 @@ class Experiment:
                 traceback.format_exc(),
             ) from error
         if not isinstance(session, pd.DataFrame | SimulatedSession):
-            returned = _article(type(session).__name__)
+            returned = a_type(session)
             raise LearnerFailed(f"{where} returned {returned}, not a DataFrame or SimulatedSession")
         return session
 
@@ -230,8 +232,3 @@ def _keep_for_the_author(error: ContractError, directory: Path, trials: pd.DataF
         f"\nthe session's data directory is kept in {kept} (its trials as {TRIALS_FILE}): "
         f"`curriculum run --path {kept}` reads it as the metrics function did\n"
     )
-
-
-def _article(noun: str) -> str:
-    """``an int``, ``a str``: a type's name with its article."""
-    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"

@@ -27,6 +27,7 @@ from ._errors import UnknownLearner
 from ._profiles import SubjectProfile
 from ._sessions import SimulatedSession
 from ._subject import TwoAfcSubject
+from ._words import a_type
 
 
 @runtime_checkable
@@ -150,5 +151,5 @@ def resolve_learner(learner: str | LearnerFactory) -> tuple[str, LearnerFactory]
     except AttributeError:
         raise UnknownLearner(f"learner {learner!r}: module {module_name} has no attribute {attribute!r}") from None
     if not callable(factory):
-        raise UnknownLearner(f"learner {learner!r} is a {type(factory).__name__}, not a callable factory")
+        raise UnknownLearner(f"learner {learner!r} is {a_type(factory)}, not a callable factory")
     return learner, factory

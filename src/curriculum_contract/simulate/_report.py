@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from ._results import ExperimentResults
+from ._words import counted
 
 
 def _cell(value: object) -> str:
@@ -18,7 +19,7 @@ def format_summary(results: ExperimentResults) -> str:
     d = results.description
     lines = [
         f"{d['curriculum']} {d['curriculum_version']}: {d['subjects']} {d['learner']} learners x "
-        f"{d['sessions']} sessions (seed {d['seed']})",
+        f"{counted(int(d['sessions']), 'session')} (seed {d['seed']})",
         f"{'stage':<36} {'reached':>9} {'median':>7}  range",
     ]
     for row in results.summary.itertuples():

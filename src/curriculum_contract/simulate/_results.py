@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._words import counted
+
 #: ``run.json``'s format; a reader refuses another major.
 RESULTS_FORMAT = 1
 MEDIAN_RULE = (
@@ -101,7 +103,7 @@ class ExperimentResults:
             n, reached = values.size, int(np.isfinite(values).sum())
             skipped = int(stages.loc[stages["stage"] == stage, "skipped"].sum()) if "skipped" in stages else 0
             median = median_sessions(values)
-            note = f"only {reached} of {n} subjects reached {stage} in {count} sessions"
+            note = f"only {reached} of {n} subjects reached {stage} in {counted(count, 'session')}"
             note = "" if math.isfinite(median) else note
             finite = values[np.isfinite(values)]
             summary.append(
