@@ -70,6 +70,8 @@ def test_a_stricter_threshold_graduates_later_than_the_previous_commit(tmp_path:
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False,
                           env={**os.environ}, timeout=1500)  # fmt: skip
     assert done.returncode != 0 and done.stderr.startswith("curriculum-contract: error: B = "), done.stderr[-3000:]
+    # the program's reason is in that one line, and not once more under it
+    assert not [line for line in done.stderr.splitlines() if line.startswith("curriculum: error: ")], done.stderr
     assert {path.relative_to(out): path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
     assert not [path.name for path in out.iterdir() if path.name.startswith(".")]
     git(project, "checkout", "--", str(curriculum.relative_to(project)))

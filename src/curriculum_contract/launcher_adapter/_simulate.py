@@ -65,13 +65,15 @@ def run_simulation(checkout: Path, out: Path, arguments: Sequence[str]) -> list[
             if reason.startswith("--curriculum "):  # the program's --curriculum NAME is --curriculum-name here
                 reason = "--curriculum-name " + reason.removeprefix("--curriculum ")
             raise InvalidArgument(reason, tail_text(done.stderr))
-        raise ProcessFailed(
+        failed = ProcessFailed(
             f"`curriculum simulate` in {location.project_dir} exited {done.returncode}: "
             f"{reason.removeprefix('curriculum: error: ')}",
             argv=argv,
             child_exit_code=done.returncode,
             stderr_tail=tail_text(done.stderr),
         )
+        failed.details = "\n".join(line for line in failed.stderr_tail.splitlines() if line != reason)  # said once
+        raise failed
     return [line.removeprefix(_NOTE) for line in done.stdout.splitlines() if line.startswith(_NOTE)]
 
 
