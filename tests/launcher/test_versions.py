@@ -119,3 +119,24 @@ def test_a_revision_of_a_curriculum_at_the_top_of_its_repository_is_its_whole_tr
     exported, _ = export_revision(repo, "HEAD", tmp_path / "export")
     assert exported == tmp_path / "export"
     assert (exported / "src" / "stages.py").read_text(encoding="utf-8") == "THRESHOLD = 0.8\n"
+
+
+def test_a_directory_of_simulation_results_is_refused_with_where_it_belongs(tmp_path: Path) -> None:
+    from curriculum_contract.launcher_adapter import InvalidArgument
+    from curriculum_contract.launcher_adapter._versions import other_version
+
+    results = tmp_path / "sim"
+    results.mkdir()
+    (results / "run.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(InvalidArgument) as raised:
+        other_version(tmp_path, str(results), tmp_path / "scratch", option="--compare")
+    assert str(raised.value) == (
+        f"--compare {results}: a directory of simulation results (run.json), not a curriculum: here --compare "
+        "takes another checkout or a git revision; the curriculum's own `curriculum simulate --compare DIR` "
+        "compares with earlier results"
+    )
+    checkout = tmp_path / "checkout"  # a curriculum that keeps a run.json of its own is a checkout still
+    checkout.mkdir()
+    (checkout / "run.json").write_text("{}", encoding="utf-8")
+    (checkout / "pyproject.toml").write_text("", encoding="utf-8")
+    assert other_version(tmp_path, str(checkout), tmp_path / "scratch", option="--compare")[0] == checkout

@@ -105,6 +105,12 @@ def other_version(checkout: Path, rev_or_dir: str, scratch: Path, *, option: str
     """The other version's checkout (a directory as is, a revision exported under ``scratch``) and its label."""
     other = Path(rev_or_dir)
     if other.is_dir():
+        if (other / "run.json").is_file() and not (other / "pyproject.toml").exists():  # simulate's --out
+            raise InvalidArgument(
+                f"{option} {rev_or_dir}: a directory of simulation results (run.json), not a curriculum: here "
+                f"{option} takes another checkout or a git revision; the curriculum's own `curriculum simulate "
+                "--compare DIR` compares with earlier results"
+            )
         return other, working_tree_label(other)
     exported, commit = export_revision(checkout, rev_or_dir, scratch / "checkout", option=option)
     return exported, f"{rev_or_dir} ({commit[:10]})"
