@@ -101,7 +101,7 @@ def test_a_launcher_killed_by_sigkill_takes_the_curriculum_and_its_children_with
     with _lingering_launch(project, program_for, store_path, session):
         pass  # then SIGKILL: no cleanup in the launcher at all
     for pid in _pids(session):  # the daemon, the program, its child
-        assert wait_gone(pid), f"process {pid} of the curriculum outlived its launcher"
+        assert wait_gone(pid), f"process {pid} of the curriculum outlived its launcher: {_describe(pid)}"
     # The supervisor holds the locks until it has ended the run; it may still be exiting on a busy machine.
     assert wait_until(lambda: session_lock_free(session)), "the killed run never released its lock"
     from curriculum_contract.launcher_adapter._unfinished import recover
@@ -183,3 +183,60 @@ def test_the_supervisor_reports_the_signal_that_killed_the_program(tmp_path: Pat
     assert result.exit_code == -signal.SIGTERM
     result = run_process([sys.executable, "-c", "import sys; sys.exit(3)"], cwd=tmp_path, timeout_s=120)
     assert result.exit_code == 3
+
+
+def _storm(pid: int, signum: int, stop: threading.Event) -> None:
+    """Send ``signum`` to ``pid`` as fast as possible until ``stop`` or it has exited (a pidfd: never a stranger)."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        while not stop.is_set():
+            try:
+                signal.pidfd_send_signal(pidfd, signum)
+            except ProcessLookupError:
+                return
+    finally:
+        os.close(pidfd)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm_timeout", "sighup_launcher_gone"])
+def test_a_storm_of_signals_cannot_cut_the_supervisors_cleanup_short(tmp_path: Path, signum: int) -> None:
+    """A launcher killed outright sends the supervisor one pdeathsig (SIGHUP) per dying thread, the last ones
+    while it cleans up; SIGTERM (a timeout) may come again too. However many come, whenever they land, the
+    supervisor still kills everything below it, then exits (a handler that raised once let it exit early, the
+    program and its daemon running on)."""
+    from fake_curriculum import enrollment, write_program
+
+    from curriculum_contract.launcher_adapter._process import run_process
+
+    session = make_session(tmp_path / "root" / "sessions", "M1_s1")
+    (session / "curriculum").mkdir()
+    (session / "curriculum" / "trainer_state.json").write_text(json.dumps(enrollment()))
+    program = write_program(tmp_path / "bin", "linger")
+    results: list[object] = []
+    runner = threading.Thread(
+        target=lambda: results.append(run_process([program, "run", "--path", session], cwd=tmp_path, timeout_s=600))
+    )
+    runner.start()
+    assert wait_until(lambda: len(_pids(session)) == 3), "the program did not start its child and daemon"
+    supervisor = _parent_of(_pids(session)[0])
+    assert b"_supervisor" in Path(f"/proc/{supervisor}/cmdline").read_bytes()
+    stop = threading.Event()
+    storm = threading.Thread(target=_storm, args=(supervisor, signum, stop))
+    storm.start()
+    runner.join(WITHIN_S)
+    stop.set()
+    storm.join()
+    left = [f"{pid} ({_describe(pid)})" for pid in _pids(session) if not wait_gone(pid)]
+    assert not left, f"alive after the supervisor's end: {left}"
+    assert not runner.is_alive() and results, "run_process did not return under the storm"
+    assert results[0].exit_code == 128 + signal.SIGTERM  # type: ignore[attr-defined]  # the run was ended
+
+
+def _describe(pid: int) -> str:
+    """A process's state, parent and command line, for a failure message."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "gone meanwhile"
+    return f"state {fields[0]}, parent {fields[1]}: {command[:120]}"

@@ -11,13 +11,21 @@ do both jobs:
 - it makes itself a **child subreaper** (``prctl(PR_SET_CHILD_SUBREAPER)``): anything the program
   leaves orphaned — a double-forked, ``setsid`` daemon included, which escapes a process-group kill —
   is re-parented to it rather than to init;
-- it asks for ``SIGTERM`` when the launcher dies (``PR_SET_PDEATHSIG``; a SIGKILLed launcher or a
-  crashed one included), and checks ``getppid()`` after asking, for a launcher that died before;
-- when the program exits, when the launcher dies, or on ``SIGTERM`` (the launcher's timeout), it kills
-  every remaining descendant and reaps it: it SIGKILLs its **direct children** only (a child's pid
-  cannot be reused before its parent reaps it, so the signal cannot hit a stranger), reaps one, and
-  repeats; each killed child's own children are re-parented to it and killed in the next round.
-  ``waitpid`` failing with ``ECHILD`` proves that no descendant is left;
+- it asks for ``SIGHUP`` when the launcher dies (``PR_SET_PDEATHSIG``; a SIGKILLed launcher or a
+  crashed one included), and checks ``getppid()`` after asking, for a launcher that died before. A
+  signal of its own, not the timeout's ``SIGTERM``: the kernel sends it each time the supervisor is
+  re-parented, so a multi-threaded launcher killed outright sends it once per dying thread, and for
+  all but the last the parent's pid is still the launcher's (a sibling thread adopts the supervisor),
+  so ``getppid()`` cannot tell a dying launcher from a timeout;
+- when the program exits, when the launcher dies, or after ``SIGTERM`` (the launcher's timeout) and a
+  grace period, it kills every remaining descendant and reaps it: it SIGKILLs its **direct children**
+  only (a child's pid cannot be reused before its parent reaps it, so the signal cannot hit a stranger),
+  reaps what exited, and repeats, listing its children afresh each round; each killed child's own
+  children are re-parented to it and killed in the next round. ``waitpid`` failing with ``ECHILD``
+  proves that no descendant is left;
+- signals only set a flag and wake its one loop (``signal.set_wakeup_fd``): a handler never raises, so
+  no signal, however many and whenever they come, can cut the cleanup short (an exception from a third
+  SIGTERM once let it exit with the program still running);
 - it keeps the ``--hold`` descriptors (the launcher's session and preserve-folder locks) open, and
   never passes them to the program: a lock outlives a killed launcher until the last descendant is
   gone, so no other launch or ``recover`` touches the session while anything of the run still lives;
@@ -41,6 +49,7 @@ import ctypes
 import json
 import os
 import resource
+import select
 import signal
 import subprocess
 import sys
@@ -49,17 +58,38 @@ from collections.abc import Iterator
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
-#: How often the supervisor checks for a dead launcher where there is no ``PR_SET_PDEATHSIG``.
+#: How often the supervisor checks for a dead launcher where there is no ``PR_SET_PDEATHSIG``, and lists its
+#: children again while a killed one is still dying.
 POLL_S = 0.05
 LINUX = sys.platform.startswith("linux")
 
 
-class _Stop(Exception):
-    """SIGTERM (the launcher's timeout) or SIGTERM from the launcher's death (pdeathsig)."""
+class _Events:
+    """What the signals said, as flags; ``wake`` is readable once a signal came (the self-pipe trick)."""
 
+    def __init__(self) -> None:
+        self.terminate = False  # SIGTERM: the launcher's timeout (or anyone's kill): a grace, then the end
+        self.orphaned = False  # SIGHUP, the pdeathsig: the launcher is gone: the end now
+        self.wake, writer = os.pipe()  # not inherited by the program (PEP 446)
+        for end in (self.wake, writer):
+            os.set_blocking(end, False)
+        signal.set_wakeup_fd(writer, warn_on_full_buffer=False)  # a burst fills it: no matter
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGHUP, self._on_signal)
+        signal.signal(signal.SIGCHLD, self._on_signal)  # a handler (not SIG_IGN, which would reap for us)
 
-def _on_term(_signum: int, _frame: object) -> None:
-    raise _Stop
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        if signum == signal.SIGTERM:
+            self.terminate = True
+        elif signum == signal.SIGHUP:
+            self.orphaned = True
+
+    def sleep(self, timeout_s: float | None) -> None:
+        """Until a signal comes (a child's exit included) or ``timeout_s`` passes (None: no limit)."""
+        select.select([self.wake], [], [], timeout_s)
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self.wake, 512):
+                pass
 
 
 def _prctl(option: int, value: int) -> bool:
@@ -97,52 +127,49 @@ def process_stats() -> Iterator[tuple[int, list[bytes]]]:
         yield int(name), stat[stat.rfind(b")") + 2 :].split()
 
 
-def _kill_all_descendants() -> None:
+def _kill_all_descendants(events: _Events) -> None:
     """SIGKILL and reap every descendant, round after round, until none is left (ECHILD)."""
     if not LINUX:  # no subreaper, no /proc: the process group is all we can reach (best effort)
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(os.getpgid(0), signal.SIGTERM)  # ignored by the supervisor itself
+            os.killpg(os.getpgid(0), signal.SIGTERM)  # only sets a flag in the supervisor itself
     while True:
         if LINUX:
             for pid in _direct_children():
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         try:
-            os.waitpid(-1, 0)
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
         except ChildProcessError:
             return
-        except InterruptedError:
-            continue
+        events.sleep(POLL_S)  # a child still dying, or one the listing missed: list again
 
 
-def _wait_program(pid: int, parent: int) -> int:
-    """Wait for the program, reaping re-parented orphans meanwhile; return its wait status."""
+def _wait_program(pid: int, parent: int, grace_s: float, events: _Events) -> int | None:
+    """The program's wait status once it exits, reaping re-parented orphans meanwhile; None when the run
+    must end first: the launcher died, or ``grace_s`` passed since its SIGTERM."""
+    grace_end = None
     while True:
-        if LINUX:
-            done, status = os.waitpid(-1, 0)
-        else:
-            done, status = os.waitpid(-1, os.WNOHANG)
-            if done == 0:
-                if os.getppid() != parent:
-                    raise _Stop
-                time.sleep(POLL_S)
-                continue
-        if done == pid:
-            return status
-
-
-def _wait_with_grace(pid: int, grace_s: float) -> None:
-    """After SIGTERM: give the program ``grace_s`` to exit on its own (reaping whatever exits)."""
-    end = time.monotonic() + grace_s
-    while time.monotonic() < end:
         try:
-            done, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if done == pid:
-            return
-        if done == 0:
-            time.sleep(0.02)
+            while True:
+                done, status = os.waitpid(-1, os.WNOHANG)
+                if done == pid:
+                    return status
+                if done == 0:
+                    break
+        except ChildProcessError:  # cannot be: the program is ours until we reap it
+            return None
+        if events.orphaned or (not LINUX and parent and os.getppid() != parent):
+            return None
+        timeout_s = None if LINUX else POLL_S
+        if events.terminate:
+            if grace_end is None:
+                grace_end = time.monotonic() + grace_s
+            left = grace_end - time.monotonic()
+            if left <= 0:
+                return None
+            timeout_s = min(left, timeout_s or left)
+        events.sleep(timeout_s)
 
 
 def _exit_like(status: int) -> None:
@@ -171,13 +198,12 @@ def main(argv: list[str]) -> None:
             status_fd = int(value)
         # --hold FD,...: the launcher's locks, inherited open; nothing to do but not close them
     program = argv[1:]
-    signal.signal(signal.SIGTERM, _on_term)
+    events = _Events()
     if LINUX:
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
-        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    try:
-        if parent and os.getppid() != parent:  # the launcher died before pdeathsig was armed
-            raise _Stop
+        _prctl(PR_SET_PDEATHSIG, signal.SIGHUP)
+    status = None
+    if not (parent and os.getppid() != parent):  # else the launcher died before pdeathsig was armed
         try:
             child = subprocess.Popen(program, stdin=subprocess.DEVNULL, close_fds=True)
         except OSError as exc:
@@ -187,20 +213,9 @@ def main(argv: list[str]) -> None:
             os._exit(127 if isinstance(exc, FileNotFoundError) else 126)
         if status_fd >= 0:
             os.close(status_fd)
-        try:
-            status = _wait_program(child.pid, parent)
-        except _Stop:
-            if parent and os.getppid() == parent:  # the launcher's timeout: a grace period first
-                with contextlib.suppress(_Stop):
-                    _wait_with_grace(child.pid, grace_s)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            _kill_all_descendants()
-            os._exit(128 + signal.SIGTERM)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # from here on nothing may interrupt the cleanup
-        _kill_all_descendants()
-    except _Stop:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        _kill_all_descendants()
+        status = _wait_program(child.pid, parent, grace_s, events)
+    _kill_all_descendants(events)
+    if status is None:
         os._exit(128 + signal.SIGTERM)
     _exit_like(status)
 
