@@ -15,6 +15,7 @@ from workers import record_many
 from curriculum_contract.launcher_adapter._errors import StoreError
 from curriculum_contract.launcher_adapter._store import HistoryStore, SessionRecord, now, store_url
 from curriculum_contract.launcher_adapter._store_reads import read_sqlite
+from curriculum_contract.launcher_adapter._store_schema import enable_wal
 from curriculum_contract.sdk import History
 
 
@@ -320,3 +321,38 @@ def test_the_latest_state_is_found_by_index(store_path: Path, pg_url: str) -> No
         plan = "\n".join(row[0] for row in conn.execute(sa.text(f"EXPLAIN {enrolled}")))
         assert "ix_enrollments_subject_id" in plan and "Sort" not in plan, plan
     engine.dispose()
+
+
+def _fresh_file_read_by_another(path: Path) -> sqlite3.Connection:
+    """A new store file (not yet WAL) with another connection's read transaction open on it."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN")
+    holder.execute("SELECT * FROM t").fetchall()
+    return holder
+
+
+def test_the_switch_to_wal_waits_for_a_file_another_process_holds(tmp_path: Path) -> None:
+    """Rigs or workers opening a fresh store together: SQLite may refuse the switch to WAL at once, busy
+    timeout or not ("database is locked" on a rig's first launch); it is tried again until the file is free."""
+    holder = _fresh_file_read_by_another(tmp_path / "fresh.sqlite")
+    db = sqlite3.connect(tmp_path / "fresh.sqlite", timeout=0, isolation_level=None)  # refused at once
+    pauses: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 3:
+            holder.execute("ROLLBACK")
+
+    enable_wal(db, sleep=sleep)
+    assert len(pauses) == 3 and db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_the_switch_to_wal_gives_up_after_its_timeout_saying_the_file_is_locked(tmp_path: Path) -> None:
+    holder = _fresh_file_read_by_another(tmp_path / "fresh.sqlite")
+    db = sqlite3.connect(tmp_path / "fresh.sqlite", timeout=0, isolation_level=None)
+    ticks = iter(range(100))
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        enable_wal(db, timeout_s=5, clock=lambda: float(next(ticks)), sleep=lambda _s: None)
+    assert next(ticks) == 6, "given up once 5 s had passed, not at the first refusal nor later"
+    holder.close()

@@ -32,6 +32,7 @@ from typing import Any
 
 from ._errors import StoreError
 from ._store import SessionRecord, now
+from ._store_schema import enable_wal
 
 #: Where the rig keeps its cache of a shared store (a file path), instead of the default.
 CACHE_ENVVAR = "CURRICULUM_CONTRACT_CACHE"
@@ -115,7 +116,7 @@ class RigCache:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-                db.execute("PRAGMA journal_mode=WAL")
+                enable_wal(db)
                 db.execute("PRAGMA synchronous=FULL")
                 db.executescript(_SCHEMA)
             except (OSError, sqlite3.Error) as exc:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -145,16 +147,42 @@ def configure_sqlite(sa: Any, engine: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
+        enable_wal(dbapi_connection)
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # A deferred transaction that reads then writes cannot wait for the lock: take it up front.
         mode = "IMMEDIATE" if conn.get_execution_options().get("curriculum_write") else "DEFERRED"
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def enable_wal(
+    db: sqlite3.Connection,
+    timeout_s: float = SQLITE_BUSY_TIMEOUT_MS / 1000,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Put a SQLite file in WAL mode (once per file: a no-op after), retried until ``timeout_s`` has passed.
+
+    The switch needs the file alone, and while another process opens or writes a fresh file (rigs or
+    workers starting together) SQLite can refuse it at once, busy timeout or not ("database is locked").
+    """
+    deadline = clock() + timeout_s
+    pause = 0.001
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL").fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            busy = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or clock() >= deadline:
+                raise
+        sleep(pause)
+        pause = min(2 * pause, 0.05)
 
 
 @contextmanager
