@@ -147,10 +147,9 @@ def test_a_killed_launchers_session_lock_is_held_until_nothing_of_the_run_is_lef
         assert gone(pid), f"process {pid} of the curriculum was alive after the session lock was released"
 
 
-def test_sigterm_to_the_supervisor_alone_still_kills_the_daemon(tmp_path: Path) -> None:
-    """The launcher's timeout path sends SIGTERM to the supervisor: everything below it is killed, the
-    program's child and its double-forked daemon included. SIGTERM is sent once the program has started
-    them (its pid file is written), however long that takes on a loaded machine."""
+def _lingering_run(tmp_path: Path) -> tuple[Path, threading.Thread, list[object], int]:
+    """``run_process`` (in a thread) on a program whose child and double-forked daemon linger: the session,
+    the thread, the list its result goes to, and the supervisor's pid, once all three processes run."""
     from fake_curriculum import enrollment, write_program
 
     from curriculum_contract.launcher_adapter._process import run_process
@@ -165,9 +164,16 @@ def test_sigterm_to_the_supervisor_alone_still_kills_the_daemon(tmp_path: Path) 
     )
     runner.start()
     assert wait_until(lambda: len(_pids(session)) == 3), "the program did not start its child and daemon"
-    program_pid = _pids(session)[0]
-    supervisor = int(Path(f"/proc/{program_pid}/stat").read_text().rsplit(")", 1)[1].split()[1])  # its parent
+    supervisor = _parent_of(_pids(session)[0])
     assert b"_supervisor" in Path(f"/proc/{supervisor}/cmdline").read_bytes()
+    return session, runner, results, supervisor
+
+
+def test_sigterm_to_the_supervisor_alone_still_kills_the_daemon(tmp_path: Path) -> None:
+    """The launcher's timeout path sends SIGTERM to the supervisor: everything below it is killed, the
+    program's child and its double-forked daemon included. SIGTERM is sent once the program has started
+    them (its pid file is written), however long that takes on a loaded machine."""
+    session, runner, results, supervisor = _lingering_run(tmp_path)
     os.kill(supervisor, signal.SIGTERM)
     runner.join(WITHIN_S)
     assert not runner.is_alive() and results, "run_process did not return after its supervisor was terminated"
@@ -204,22 +210,7 @@ def test_a_storm_of_signals_cannot_cut_the_supervisors_cleanup_short(tmp_path: P
     while it cleans up; SIGTERM (a timeout) may come again too. However many come, whenever they land, the
     supervisor still kills everything below it, then exits (a handler that raised once let it exit early, the
     program and its daemon running on)."""
-    from fake_curriculum import enrollment, write_program
-
-    from curriculum_contract.launcher_adapter._process import run_process
-
-    session = make_session(tmp_path / "root" / "sessions", "M1_s1")
-    (session / "curriculum").mkdir()
-    (session / "curriculum" / "trainer_state.json").write_text(json.dumps(enrollment()))
-    program = write_program(tmp_path / "bin", "linger")
-    results: list[object] = []
-    runner = threading.Thread(
-        target=lambda: results.append(run_process([program, "run", "--path", session], cwd=tmp_path, timeout_s=600))
-    )
-    runner.start()
-    assert wait_until(lambda: len(_pids(session)) == 3), "the program did not start its child and daemon"
-    supervisor = _parent_of(_pids(session)[0])
-    assert b"_supervisor" in Path(f"/proc/{supervisor}/cmdline").read_bytes()
+    session, runner, results, supervisor = _lingering_run(tmp_path)
     stop = threading.Event()
     storm = threading.Thread(target=_storm, args=(supervisor, signum, stop))
     storm.start()
